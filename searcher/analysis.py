@@ -1,0 +1,156 @@
+"""Vietnamese analysis for Whoosh: syllables, pyvi words and bigrams, with exact offsets.
+
+``analyze(text)`` does the work once per paragraph and returns an ``Analysis``; the Whoosh
+tokenizer below reads whichever view a field wants from it (syllables, words, bigrams;
+canonical or accent-folded). Passing the same ``Analysis`` to every field of a document
+means pyvi runs once per paragraph, and the work can happen in another process.
+
+Invariant: for every unit, ``text[unit.start:unit.end]`` is the stored text it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, NamedTuple
+
+from whoosh.analysis import Token, Tokenizer
+from whoosh.fields import TEXT
+
+from searcher.text import SYLLABLE_RE, analysis_form, canonical_syllable, fold_accents, nfc
+
+
+class Unit(NamedTuple):
+    """A syllable, word or bigram: stored offsets, canonical form, accent-folded form."""
+
+    start: int
+    end: int
+    canon: str
+    folded: str
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One text, analyzed: what every analyzed field of a paragraph is built from."""
+
+    syllables: tuple[Unit, ...]
+    words: tuple[Unit, ...]
+    bigrams: tuple[Unit, ...]
+
+
+def _forms(syllable: str) -> tuple[str, str]:
+    canon = canonical_syllable(syllable).lower()
+    return canon, fold_accents(canon)
+
+
+def analyze(text: str, words: bool = True) -> Analysis:
+    """Analyze stored (NFC) ``text``; ``words=False`` skips pyvi segmentation."""
+    form, offsets = analysis_form(text)
+
+    def stored(start: int, end: int) -> tuple[int, int]:
+        if offsets is None:
+            return start, end
+        return offsets[start], offsets[end - 1] + 1
+
+    matches = list(SYLLABLE_RE.finditer(form))
+    syllables = []
+    for m in matches:
+        canon, folded = _forms(m.group(0))
+        syllables.append(Unit(*stored(m.start(), m.end()), canon, folded))
+
+    bigrams = []
+    for i in range(1, len(matches)):
+        # Only syllables separated by spaces alone make a bigram: not across punctuation.
+        if form[matches[i - 1].end() : matches[i].start()].isspace():
+            a, b = syllables[i - 1], syllables[i]
+            bigrams.append(Unit(a.start, b.end, f"{a.canon}_{b.canon}", f"{a.folded}_{b.folded}"))
+
+    word_units: list[Unit] = []
+    if words and matches:
+        from searcher.segment import segmenter
+
+        starts = [m.start() for m in matches]
+        i = 0
+        for wstart, wend in segmenter().spans(form):
+            while i < len(matches) and starts[i] < wstart:
+                i += 1
+            j = i
+            while j < len(matches) and matches[j].end() <= wend:
+                j += 1
+            if j > i:
+                parts = syllables[i:j]
+                word_units.append(
+                    Unit(
+                        parts[0].start,
+                        parts[-1].end,
+                        "_".join(p.canon for p in parts),
+                        "_".join(p.folded for p in parts),
+                    )
+                )
+            i = j
+    return Analysis(tuple(syllables), tuple(word_units), tuple(bigrams))
+
+
+UNITS = ("syllables", "words", "bigrams")
+
+
+class VietnameseTokenizer(Tokenizer):
+    """Yields one view of an ``Analysis`` (or of a string, analyzed on the spot) as tokens.
+
+    ``unit`` is ``syllables``, ``words`` or ``bigrams``; ``folded`` picks the accentless
+    form. Token ``startchar``/``endchar`` are offsets into the stored text.
+    """
+
+    def __init__(self, unit: str = "syllables", folded: bool = False):
+        if unit not in UNITS:
+            raise ValueError(f"unit must be one of {UNITS}")
+        self.unit = unit
+        self.folded = folded
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, VietnameseTokenizer)
+            and self.unit == other.unit
+            and self.folded == other.folded
+        )
+
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ) -> Iterator[Token]:
+        if isinstance(value, Analysis):
+            analysis = value
+        else:
+            analysis = analyze(nfc(value), words=self.unit == "words")
+        units = getattr(analysis, self.unit)
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for pos, unit in enumerate(units):
+            token.text = unit.folded if self.folded else unit.canon
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = token.text
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar = start_char + unit.start
+                token.endchar = start_char + unit.end
+            yield token
+
+
+class VietnameseText(TEXT):
+    """A TEXT field that also takes a ready ``Analysis`` as its value (Whoosh's own
+    ``TEXT`` only takes strings, and reads a tuple as a list of ready-made terms)."""
+
+    def index(self, value, **kwargs):
+        kwargs.setdefault("mode", "index")
+        for text, freq, weight, encoded in self.format.word_values(value, self.analyzer, **kwargs):
+            yield text.encode("utf-8"), freq, weight, encoded

@@ -1,0 +1,285 @@
+"""The ``searcher`` command line: click commands only; the work is in the library.
+
+Start-up matters (a query must answer fast from a cold start), so heavy modules are
+imported inside the commands that need them, never at the top of this file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from searcher.errors import SearcherError
+
+EXIT_HITS, EXIT_NO_HITS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+_DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def stdout_is_tty() -> bool:
+    """The one place the terminal-or-pipe decision reads the world (tests replace it)."""
+    return sys.stdout.isatty()
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe, point stdout at /dev/null so the exit flush stays silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+class SearcherGroup(click.Group):
+    """Turns expected failures into one line on stderr and an exit status."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SearcherError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(EXIT_ERROR)
+        except BrokenPipeError:
+            _quiet_stdout()
+            ctx.exit(EXIT_HITS)
+        except KeyboardInterrupt:
+            click.echo("Interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+@dataclass
+class Settings:
+    index: Path
+    corpus: Path
+
+
+@click.group(cls=SearcherGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="searcher", prog_name="searcher")
+@click.option(
+    "--index",
+    "index_dir",
+    envvar="SEARCHER_INDEX",
+    default="index",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Index folder (env SEARCHER_INDEX).",
+)
+@click.option(
+    "--corpus",
+    "corpus_dir",
+    envvar="SEARCHER_CORPUS",
+    default="corpus",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Corpus folder of articles (env SEARCHER_CORPUS).",
+)
+@click.pass_context
+def cli(ctx, index_dir: Path, corpus_dir: Path):
+    """Full-text search for Vietnamese news articles.
+
+    \b
+    searcher query "sợ trách nhiệm"      ranked paragraphs, matches highlighted
+    searcher query "so trach nhiem"      accents optional
+    searcher index                       bring the index up to date with the corpus
+    """
+    ctx.obj = Settings(index=index_dir, corpus=corpus_dir)
+
+
+# -- indexing -------------------------------------------------------------------------
+
+
+def _sync(settings: Settings, rebuild: bool = False):
+    """Build or update the index from the corpus, progress and summary on stderr."""
+    from searcher.store import Index
+
+    if not settings.corpus.is_dir():
+        raise SearcherError(f"corpus folder not found: {settings.corpus}")
+    index = Index.open_or_create(settings.index, rebuild=rebuild)
+    stderr_tty = sys.stderr.isatty()
+    if stderr_tty:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(
+            TextColumn("Indexing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("articles"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("index", total=None)
+            report = index.sync(
+                settings.corpus, rebuild=rebuild, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            )
+    else:
+        report = index.sync(settings.corpus, rebuild=rebuild)
+    for problem in report.skipped:
+        click.echo(f"Error: {problem} (skipped)", err=True)
+    click.echo(f"Indexed {settings.corpus}: {report.summary()}", err=True)
+    return index, report
+
+
+@cli.command("index")
+@click.option("--rebuild", is_flag=True, help="Index every article afresh.")
+@click.pass_obj
+def index_command(settings: Settings, rebuild: bool):
+    """Build the index, or bring it up to date with the corpus.
+
+    Only new, changed and deleted articles are touched, unless --rebuild.
+    Exit status 2 if any corpus file had to be skipped.
+    """
+    _, report = _sync(settings, rebuild=rebuild)
+    if report.skipped:
+        sys.exit(EXIT_ERROR)
+
+
+# -- querying -------------------------------------------------------------------------
+
+
+def _date_option(ctx, param, value):
+    if value is None:
+        return None
+    value = value.strip()
+    if not _DATE_RE.match(value):
+        raise click.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD, YYYY-MM or YYYY")
+    return value
+
+
+QUERY_HELP = """Search the paragraphs of the corpus.
+
+\b
+Query language:
+  sợ trách nhiệm          every word must match (accents optional), best first
+  "trách nhiệm"           a phrase: these words, in this order
+  trách nhiệm -"nêu gương" exclude paragraphs with a word or phrase
+  "kỷ luật" OR "kỷ cương" either alternative; parentheses group
+  title:"bình thuận"      words in the article title
+  article:ID              only this article
+
+\b
+Output: a terminal gets highlighted results; a pipe gets one tab-separated line
+per hit (rank, score, article, paragraph, date, title, text); --json gives JSON
+Lines with highlight offsets and a final summary line.
+Exit status: 0 hits, 1 no hits, 2 error.
+"""
+
+
+@cli.command("query", help=QUERY_HELP)
+@click.argument("query", required=False)
+@click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(min=1), help="Hits to show.")
+@click.option("--offset", default=0, type=click.IntRange(min=0), help="Skip this many hits first.")
+@click.option("--json", "json_output", is_flag=True, help="JSON Lines output.")
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour highlights (NO_COLOR is honoured by auto).",
+)
+@click.option("--article", help="Only paragraphs of this article id.")
+@click.option("--since", callback=_date_option, metavar="DATE", help="Articles dated on or after DATE.")
+@click.option("--until", callback=_date_option, metavar="DATE", help="Articles dated on or before DATE.")
+@click.option(
+    "--batch",
+    type=click.File("r", encoding="utf-8"),
+    metavar="FILE|-",
+    help="One query per line (text, or JSON {\"id\", \"query\"}); JSON Lines out.",
+)
+@click.pass_obj
+def query_command(settings: Settings, query, limit, offset, json_output, color, article, since, until, batch):
+    if (query is None) == (batch is None):
+        raise click.UsageError("give a QUERY or --batch FILE (one of the two)")
+    from searcher.store import Index
+
+    if not Index.exists(settings.index):
+        click.echo(f"No index at {settings.index} yet: building it from {settings.corpus}", err=True)
+        index, _ = _sync(settings)
+    else:
+        index = Index.open(settings.index)
+    options = dict(limit=limit, offset=offset, article=article, since=since, until=until)
+    out = click.get_text_stream("stdout")
+    if batch is not None:
+        sys.exit(_run_batch(index, batch, out, options))
+    results = index.search(query, **options)
+    is_tty = stdout_is_tty()
+    from searcher import output
+
+    mode = output.choose_mode(json_output, is_tty)
+    colored = output.use_color(color, is_tty)
+    if mode == "json":
+        output.write_json(results, out)
+    elif mode == "tsv":
+        output.write_tsv(results, out, color=colored)
+    else:
+        from rich.console import Console
+
+        console = Console(file=out, force_terminal=colored or None, no_color=not colored, highlight=False)
+        output.write_rich(results, console, color=colored)
+    out.flush()
+    sys.exit(EXIT_HITS if results.hits else EXIT_NO_HITS)
+
+
+def _run_batch(index, lines, out, options) -> int:
+    """Answer one query per input line as JSON Lines; exit status over all queries."""
+    import json
+
+    from searcher import output
+
+    any_hits = False
+    for number, line in enumerate(lines, start=1):
+        line = line.strip()
+        if not line:
+            continue
+        query_id = number
+        text = line
+        if line.startswith("{"):
+            try:
+                record = json.loads(line)
+                text = str(record["query"])
+                query_id = record.get("id", number)
+            except (ValueError, KeyError, TypeError):
+                raise SearcherError(f"batch line {number}: not a JSON object with a \"query\"") from None
+        try:
+            results = index.search(text, **options)
+        except SearcherError as exc:
+            click.echo(f"Error: batch line {number}: {exc}", err=True)
+            continue
+        output.write_json(results, out, query_id=query_id)
+        any_hits = any_hits or bool(results.hits)
+    out.flush()
+    return EXIT_HITS if any_hits else EXIT_NO_HITS
+
+
+# -- inspecting -----------------------------------------------------------------------
+
+
+@cli.command("analyze")
+@click.argument("text")
+def analyze_command(text: str):
+    """Show how TEXT is normalized and tokenized: syllables, words, folded forms."""
+    from searcher.analysis import analyze
+    from searcher.text import analysis_form, nfc
+
+    stored = nfc(text)
+    form, _ = analysis_form(stored)
+    analysis = analyze(stored)
+    click.echo(f"normalized: {form}")
+    click.echo("syllables:  " + " ".join(u.canon for u in analysis.syllables))
+    click.echo("words:      " + " ".join(u.canon for u in analysis.words))
+    click.echo("folded:     " + " ".join(u.folded for u in analysis.syllables))
+    click.echo("offsets:    " + " ".join(f"{stored[u.start:u.end]}[{u.start}:{u.end}]" for u in analysis.words))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(prog_name="searcher")
+    except BrokenPipeError:
+        _quiet_stdout()
+        sys.exit(EXIT_HITS)

@@ -1,0 +1,333 @@
+"""The user's query language → a Whoosh query over the analyzed fields.
+
+Syntax: words (all must match, ranked), ``"a phrase"``, ``-word`` / ``-"phrase"`` to
+exclude, ``OR`` between alternatives, parentheses, ``title:word`` / ``title:"…"``,
+``article:ID``. Malformed input is read sensibly: an unclosed quote runs to the end, an
+unmatched parenthesis is ignored. A query without accents matches any accents; a query
+with accents ranks the paragraphs that carry exactly those accents first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from whoosh import query as wq
+
+from searcher.errors import SearcherError
+from searcher.text import SYLLABLE_RE, canonical_syllable, fold_accents, has_accents, normalize_query
+
+# Evidence weights (see ARCHITECTURE.md for how they were chosen).
+W_SYLLABLE = 1.0
+W_FOLDED = 0.35  # an accent-folded match of an accented query syllable
+W_WORD = 0.6
+W_BIGRAM = 0.6
+W_TITLE = 0.3
+MAX_WORD_SYLLABLES = 4
+
+
+# -- syntax tree ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Terms:
+    """Plain words typed side by side: every syllable must match."""
+
+    syllables: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Phrase:
+    syllables: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # "title" or "article"
+    node: object
+
+
+@dataclass(frozen=True)
+class Not:
+    node: object
+
+
+@dataclass(frozen=True)
+class AllOf:
+    nodes: tuple
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    nodes: tuple
+
+
+FIELDS = ("title", "article")
+_TOKEN_RE = re.compile(
+    r'\s+|(?P<lp>\()|(?P<rp>\))|(?P<neg>-)(?=[^\s-])|(?P<field>(?:%s)):(?=\S)|"(?P<phrase>[^"]*)"?|(?P<word>[^\s()"]+)'
+    % "|".join(FIELDS)
+)
+
+
+def _lex(text: str) -> list[tuple[str, str]]:
+    tokens = []
+    for m in _TOKEN_RE.finditer(text):
+        kind = m.lastgroup
+        if kind is None:
+            continue
+        if kind == "word" and m.group("word") == "OR":
+            tokens.append(("or", "OR"))
+        elif kind in ("lp", "rp", "neg"):
+            tokens.append((kind, m.group(0)))
+        else:
+            tokens.append((kind, m.group(kind)))
+    return tokens
+
+
+def syllables_of(text: str) -> tuple[str, ...]:
+    return tuple(m.group(0) for m in SYLLABLE_RE.finditer(normalize_query(text)))
+
+
+class _Parser:
+    def __init__(self, tokens):
+        self.tokens = tokens
+        self.i = 0
+
+    def peek(self):
+        return self.tokens[self.i][0] if self.i < len(self.tokens) else None
+
+    def take(self):
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def parse(self):
+        nodes = []
+        while self.peek() is not None:
+            if self.peek() == "rp":  # an unmatched ")" is ignored
+                self.take()
+                continue
+            node = self.or_expr()
+            if node is not None:
+                nodes.append(node)
+        return _all(nodes)
+
+    def or_expr(self):
+        options = [self.and_expr()]
+        while self.peek() == "or":
+            self.take()
+            options.append(self.and_expr())
+        options = [o for o in options if o is not None]
+        if not options:
+            return None
+        return options[0] if len(options) == 1 else AnyOf(tuple(options))
+
+    def and_expr(self):
+        nodes = []
+        run: list[str] = []
+        while self.peek() not in (None, "or", "rp"):
+            if self.peek() == "word":
+                run.extend(syllables_of(self.take()[1]))
+                continue
+            if run:
+                nodes.append(Terms(tuple(run)))
+                run = []
+            node = self.unary()
+            if node is not None:
+                nodes.append(node)
+        if run:
+            nodes.append(Terms(tuple(run)))
+        return _all(nodes)
+
+    def unary(self):
+        kind = self.peek()
+        if kind == "neg":
+            self.take()
+            if self.peek() in (None, "or", "rp"):
+                return None
+            node = self.atom()
+            return Not(node) if node is not None else None
+        return self.atom()
+
+    def atom(self):
+        kind, value = self.take()
+        if kind == "lp":
+            node = self.or_expr()
+            if self.peek() == "rp":
+                self.take()
+            return node
+        if kind == "phrase":
+            syllables = syllables_of(value)
+            return Phrase(syllables) if syllables else None
+        if kind == "word":
+            syllables = syllables_of(value)
+            return Terms(syllables) if syllables else None
+        if kind == "field":
+            if self.peek() in (None, "or", "rp", "lp", "neg", "field"):
+                return None
+            inner_kind, inner = self.take()
+            if value == "article":
+                return Field("article", inner.strip())
+            syllables = syllables_of(inner)
+            if not syllables:
+                return None
+            return Field("title", Phrase(syllables) if inner_kind == "phrase" else Terms(syllables))
+        return None  # a stray ")" or "OR" where an operand belongs
+
+
+def _all(nodes):
+    nodes = [n for n in nodes if n is not None]
+    if not nodes:
+        return None
+    return nodes[0] if len(nodes) == 1 else AllOf(tuple(nodes))
+
+
+def parse(text: str):
+    """Parse a query string into a syntax tree; ``SearcherError`` if nothing is searchable."""
+    tree = _Parser(_lex(text)).parse()
+    if tree is None or not _has_positive(tree):
+        raise SearcherError(f"nothing to search for in the query {text!r}")
+    return tree
+
+
+def _has_positive(node) -> bool:
+    if isinstance(node, Not):
+        return False
+    if isinstance(node, AllOf):
+        return any(_has_positive(n) for n in node.nodes)
+    if isinstance(node, AnyOf):
+        return all(_has_positive(n) for n in node.nodes)
+    return True
+
+
+# -- compiling to Whoosh --------------------------------------------------------------
+
+
+@dataclass
+class Compiled:
+    """A Whoosh query plus what the highlighter needs to mark its matches."""
+
+    query: wq.Query
+    accentless: bool
+    exact: set[str] = field(default_factory=set)  # canonical syllables to highlight
+    folded: set[str] = field(default_factory=set)  # folded syllables to highlight
+    joins: set[tuple[str, str]] = field(default_factory=set)  # adjacent pairs inside one word
+
+
+class Compiler:
+    """Builds Whoosh queries; looks words up in the index's own vocabulary."""
+
+    def __init__(self, reader, accentless: bool):
+        self.reader = reader
+        self.accentless = accentless
+        self.compiled = Compiled(wq.NullQuery, accentless)
+
+    def _known(self, fieldname: str, term: str) -> bool:
+        try:
+            return self.reader.doc_frequency(fieldname, term) > 0
+        except Exception:
+            return False
+
+    def forms(self, syllables):
+        canon = [canonical_syllable(s).lower() for s in syllables]
+        return canon, [fold_accents(c) for c in canon]
+
+    def _syllable(self, raw: str, canon: str, folded: str, fields=("syl", "fold")) -> wq.Query:
+        if self.accentless or not has_accents(raw):
+            self.compiled.folded.add(folded)
+        else:
+            self.compiled.exact.add(canon)
+        if self.accentless:
+            return wq.Term(fields[1], folded)
+        return wq.Or([wq.Term(fields[0], canon, boost=W_SYLLABLE), wq.Term(fields[1], folded, boost=W_FOLDED)])
+
+    def _words(self, canon, folded) -> list[wq.Query]:
+        """Optional evidence: pyvi words found in the index vocabulary, and bigrams."""
+        wfield, bfield = ("wfold", "fbig") if self.accentless else ("word", "big")
+        forms = folded if self.accentless else canon
+        extra: list[wq.Query] = []
+        for i in range(len(forms)):
+            for n in range(MAX_WORD_SYLLABLES, 0, -1):
+                if i + n > len(forms):
+                    continue
+                word = "_".join(forms[i : i + n])
+                if self._known(wfield, word):
+                    extra.append(wq.Term(wfield, word, boost=W_WORD))
+                    for k in range(i, i + n - 1):
+                        self.compiled.joins.add((forms[k], forms[k + 1]))
+        for i in range(1, len(forms)):
+            extra.append(wq.Term(bfield, f"{forms[i - 1]}_{forms[i]}", boost=W_BIGRAM))
+        return extra
+
+    def terms(self, syllables, title=False) -> tuple[wq.Query, list[wq.Query]]:
+        canon, folded = self.forms(syllables)
+        fields = ("tsyl", "tfold") if title else ("syl", "fold")
+        required = [self._syllable(r, c, f, fields) for r, c, f in zip(syllables, canon, folded)]
+        optional = [] if title else self._words(canon, folded)
+        if not title:
+            tfield = "tfold" if self.accentless else "tsyl"
+            tforms = folded if self.accentless else canon
+            optional.extend(wq.Term(tfield, t, boost=W_TITLE) for t in tforms)
+        return (required[0] if len(required) == 1 else wq.And(required)), optional
+
+    def phrase(self, syllables, title=False) -> wq.Query:
+        canon, folded = self.forms(syllables)
+        fields = ("tsyl", "tfold") if title else ("syl", "fold")
+        for raw, c, f in zip(syllables, canon, folded):
+            self._syllable(raw, c, f)
+        pairs = folded if self.accentless or not has_accents("".join(syllables)) else canon
+        self.compiled.joins.update(zip(pairs, pairs[1:]))
+        if len(canon) == 1:
+            return self._syllable(syllables[0], canon[0], folded[0], fields)
+        folded_phrase = wq.Phrase(fields[1], folded)
+        if self.accentless:
+            return folded_phrase
+        return wq.Or([wq.Phrase(fields[0], canon, boost=W_SYLLABLE), wq.Phrase(fields[1], folded, boost=W_FOLDED)])
+
+    def build(self, node, negated=False) -> tuple[wq.Query, list[wq.Query]]:
+        """(required query, optional ranking evidence) for one syntax node."""
+        if isinstance(node, Terms):
+            if negated:
+                return self.phrase(node.syllables) if len(node.syllables) > 1 else self.terms(node.syllables)[0], []
+            return self.terms(node.syllables)
+        if isinstance(node, Phrase):
+            return self.phrase(node.syllables), []
+        if isinstance(node, Field):
+            if node.name == "article":
+                return wq.Term("article", node.node), []
+            inner = node.node
+            if isinstance(inner, Phrase):
+                return self.phrase(inner.syllables, title=True), []
+            return self.terms(inner.syllables, title=True)[0], []
+        if isinstance(node, Not):
+            saved = (set(self.compiled.exact), set(self.compiled.folded), set(self.compiled.joins))
+            inner, _ = self.build(node.node, negated=True)
+            # Excluded words are not highlighted.
+            self.compiled.exact, self.compiled.folded, self.compiled.joins = saved
+            return wq.Not(inner), []
+        if isinstance(node, AllOf):
+            required, optional = [], []
+            for child in node.nodes:
+                q, extra = self.build(child, negated)
+                required.append(q)
+                optional.extend(extra)
+            return wq.And(required), optional
+        if isinstance(node, AnyOf):
+            options, optional = [], []
+            for child in node.nodes:
+                q, extra = self.build(child, negated)
+                options.append(q)
+                optional.extend(extra)
+            return wq.Or(options), optional
+        raise TypeError(node)
+
+
+def compile_query(text: str, reader) -> Compiled:
+    """Parse ``text`` and build the Whoosh query against ``reader``'s vocabulary."""
+    tree = parse(text)
+    accentless = not has_accents(normalize_query(text))
+    compiler = Compiler(reader, accentless)
+    required, optional = compiler.build(tree)
+    query = wq.AndMaybe(required, wq.Or(optional)) if optional else required
+    compiler.compiled.query = query
+    return compiler.compiled

@@ -1,0 +1,289 @@
+"""The paragraph index: schema (versioned), building, incremental update, locking.
+
+One Whoosh document per paragraph, tagged with its article. The index is a cache of the
+corpus: ``Index.sync`` brings it up to date by comparing each article's content hash with
+the one indexed, and every change lands in a single Whoosh commit, so a reader (or a
+process killed mid-way) sees either the old state or the new one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from whoosh import index as whoosh_index
+from whoosh.fields import ID, NUMERIC, STORED, Schema
+from whoosh.writing import CLEAR
+
+from searcher.analysis import VietnameseText, VietnameseTokenizer, analyze
+from searcher.corpus import Article, corpus_files, read_article
+from searcher.errors import SearcherError
+
+# Bump whenever the schema or the analysis changes what an index holds: an index built by
+# another version is refused with a message to rebuild, never read wrongly.
+SCHEMA_VERSION = 1
+INDEX_NAME = f"searcher_v{SCHEMA_VERSION}"
+_TOC_RE = re.compile(r"^_(searcher_v\d+|MAIN)_\d+\.toc$")
+LOCK_TIMEOUT = 10.0  # seconds a second writer waits for the first
+
+
+def _text(unit: str, folded: bool = False, phrase: bool = False) -> VietnameseText:
+    return VietnameseText(analyzer=VietnameseTokenizer(unit, folded), phrase=phrase)
+
+
+def make_schema() -> Schema:
+    return Schema(
+        pid=ID(unique=True),  # "<article>#<paragraph>"
+        article=ID(stored=True),
+        version=ID,  # "<article>:<content hash>": which version of each article is indexed
+        para=NUMERIC(stored=True),
+        date=ID(stored=True),
+        title=STORED,
+        author=STORED,
+        url=STORED,
+        text=STORED,
+        syl=_text("syllables", phrase=True),
+        fold=_text("syllables", folded=True, phrase=True),
+        word=_text("words"),
+        wfold=_text("words", folded=True),
+        big=_text("bigrams"),
+        fbig=_text("bigrams", folded=True),
+        tsyl=_text("syllables", phrase=True),
+        tfold=_text("syllables", folded=True, phrase=True),
+    )
+
+
+def article_documents(article: Article) -> list[dict]:
+    """The Whoosh documents of one article: analysis done here, once per paragraph."""
+    title = analyze(article.title, words=False)
+    docs = []
+    for number, paragraph in enumerate(article.paragraphs, start=1):
+        analysis = analyze(paragraph)
+        docs.append(
+            dict(
+                pid=f"{article.id}#{number}",
+                article=article.id,
+                version=f"{article.id}:{article.hash}",
+                para=number,
+                date=article.date or "",
+                title=article.title,
+                author=article.author or "",
+                url=article.url or "",
+                text=paragraph,
+                syl=analysis,
+                fold=analysis,
+                word=analysis,
+                wfold=analysis,
+                big=analysis,
+                fbig=analysis,
+                tsyl=title,
+                tfold=title,
+            )
+        )
+    return docs
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What ``Index.sync`` did."""
+
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    paragraphs: int
+    skipped: tuple[str, ...]  # one message per corpus file that could not be indexed
+    seconds: float
+
+    def summary(self) -> str:
+        text = (
+            f"{self.added} added, {self.updated} updated, {self.removed} removed, "
+            f"{self.unchanged} unchanged ({self.paragraphs} paragraphs written, {self.seconds:.1f} s)"
+        )
+        if self.skipped:
+            text += f"; {len(self.skipped)} skipped"
+        return text
+
+
+Progress = Callable[[int, int], None]  # (articles done, articles to do)
+
+
+class Index:
+    """A searcher index folder."""
+
+    def __init__(self, path: Path, ix):
+        self.path = path
+        self._ix = ix
+
+    # -- opening -----------------------------------------------------------------------
+
+    @staticmethod
+    def exists(path: Path) -> bool:
+        return path.is_dir() and any(_TOC_RE.match(name) for name in os.listdir(path))
+
+    @classmethod
+    def open(cls, path: Path | str) -> "Index":
+        """Open an existing index; a clear ``SearcherError`` if missing or incompatible."""
+        path = Path(path)
+        if not cls.exists(path):
+            raise SearcherError(f"no index at {path}: run `searcher index` to build it")
+        if not whoosh_index.exists_in(str(path), indexname=INDEX_NAME):
+            raise SearcherError(
+                f"the index at {path} was built by an incompatible version of searcher: "
+                "run `searcher index --rebuild`"
+            )
+        try:
+            ix = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
+        except Exception as exc:  # a damaged TOC: Whoosh raises many kinds
+            raise SearcherError(
+                f"cannot open the index at {path} ({exc.__class__.__name__}): "
+                "run `searcher index --rebuild`"
+            ) from None
+        return cls(path, ix)
+
+    @classmethod
+    def create(cls, path: Path | str) -> "Index":
+        """A new empty index at ``path``; files of other searcher versions are removed."""
+        path = Path(path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            for name in os.listdir(path):
+                if name.startswith("_") and not name.startswith(f"_{INDEX_NAME}_"):
+                    if name.endswith((".toc", ".seg")) or re.match(r"^_(searcher_v\d+|MAIN)_", name):
+                        (path / name).unlink()
+            ix = whoosh_index.create_in(str(path), make_schema(), indexname=INDEX_NAME)
+        except OSError as exc:
+            raise SearcherError(f"cannot create an index at {path}: {exc.strerror}") from None
+        return cls(path, ix)
+
+    @classmethod
+    def open_or_create(cls, path: Path | str, rebuild: bool = False) -> "Index":
+        path = Path(path)
+        if not rebuild or not whoosh_index.exists_in(str(path), indexname=INDEX_NAME):
+            if whoosh_index.exists_in(str(path), indexname=INDEX_NAME):
+                return cls.open(path)
+            return cls.create(path)
+        return cls.open(path)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def searcher(self):
+        from whoosh.scoring import BM25F
+
+        return self._ix.searcher(weighting=BM25F())
+
+    def indexed_versions(self) -> dict[str, str]:
+        """Article id → content hash of the version in the index."""
+        versions = {}
+        with self._ix.reader() as reader:
+            for term in reader.lexicon("version"):
+                article, _, digest = term.decode("utf-8").rpartition(":")
+                if reader.doc_frequency("version", term.decode("utf-8")):
+                    versions[article] = digest
+        return versions
+
+    def doc_count(self) -> int:
+        return self._ix.doc_count()
+
+    # -- writing -----------------------------------------------------------------------
+
+    def sync(
+        self,
+        corpus: Path,
+        rebuild: bool = False,
+        progress: Progress | None = None,
+    ) -> SyncReport:
+        """Bring the index up to date with ``corpus`` in one commit.
+
+        New articles are added, changed ones re-indexed, deleted ones removed. With
+        ``rebuild`` every article is indexed afresh. A file that cannot be read is
+        reported in ``skipped`` and leaves its indexed version (if any) in place.
+        """
+        started = time.perf_counter()
+        files = corpus_files(corpus)
+        indexed = {} if rebuild else self.indexed_versions()
+        skipped: list[str] = []
+        to_index: list[Article] = []
+        present: set[str] = set()
+        unchanged = 0
+        for path in files:
+            article_id = path.stem
+            if article_id in present:
+                skipped.append(f"{path}: another file already has the id {article_id!r}")
+                continue
+            present.add(article_id)
+            try:
+                article = read_article(path)
+            except SearcherError as exc:
+                skipped.append(str(exc))
+                continue
+            if indexed.get(article_id) == article.hash:
+                unchanged += 1
+            else:
+                to_index.append(article)
+        removed = [a for a in indexed if a not in present]
+        updated = sum(1 for a in to_index if a.id in indexed)
+        written = self._write(to_index, removed, rebuild, progress)
+        return SyncReport(
+            added=len(to_index) - updated,
+            updated=updated,
+            removed=len(removed),
+            unchanged=unchanged,
+            paragraphs=written,
+            skipped=tuple(skipped),
+            seconds=time.perf_counter() - started,
+        )
+
+    def _writer(self):
+        try:
+            return self._ix.writer(timeout=LOCK_TIMEOUT, limitmb=256)
+        except whoosh_index.LockError:
+            raise SearcherError(
+                f"the index at {self.path} is being updated by another searcher process "
+                f"(waited {LOCK_TIMEOUT:.0f} s); try again when it has finished"
+            ) from None
+
+    def _write(
+        self,
+        articles: list[Article],
+        removed: Iterable[str],
+        rebuild: bool,
+        progress: Progress | None,
+    ) -> int:
+        removed = list(removed)
+        if not articles and not removed and not rebuild:
+            return 0
+        writer = self._writer()
+        written = 0
+        try:
+            for article_id in removed:
+                writer.delete_by_term("article", article_id)
+            for done, article in enumerate(articles, start=1):
+                if not rebuild:
+                    # delete + add rather than update_document: an id seen twice in one
+                    # writer would otherwise leave both copies (a known Whoosh pitfall).
+                    writer.delete_by_term("article", article.id)
+                for doc in article_documents(article):
+                    writer.add_document(**doc)
+                    written += 1
+                if progress:
+                    progress(done, len(articles))
+            writer.commit(mergetype=CLEAR if rebuild else None)
+        except BaseException:
+            writer.cancel()
+            raise
+        return written
+
+
+def _search(self, text: str, **kwargs):
+    from searcher.search import search
+
+    return search(self, text, **kwargs)
+
+
+_search.__doc__ = "Run a query; see ``searcher.search.search`` for the arguments."
+Index.search = _search
