@@ -47,12 +47,42 @@ def parse_article(article_id: str, data: bytes, origin: str) -> Article:
 
 
 def read_article(path: Path) -> Article:
-    """Read one article file; raises ``SearcherError`` naming the file."""
+    """Read one single-article file; raises ``SearcherError`` naming the file."""
+    sources = list(scan_file(path))
+    if len(sources) != 1:
+        raise SearcherError(f"{path}: holds {len(sources)} articles, expected one")
+    return sources[0].load()
+
+
+@dataclass(frozen=True)
+class Source:
+    """One article as found in the corpus, before it is parsed.
+
+    ``hash`` is cheap to get (the bytes of its file or record), so an unchanged article
+    is recognised without being parsed again.
+    """
+
+    id: str
+    hash: str
+    path: Path
+    data: bytes
+
+    def load(self) -> Article:
+        """Parse into an ``Article``; ``SearcherError`` naming the file if it cannot be."""
+        return parse_article(self.id, self.data, str(self.path))
+
+
+def _read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise SearcherError(f"{path}: cannot read ({exc.strerror})") from None
-    return parse_article(path.stem, data, str(path))
+
+
+def scan_file(path: Path) -> Iterator[Source]:
+    """The article sources in one corpus file (one for every format so far)."""
+    data = _read_bytes(path)
+    yield Source(id=path.stem, hash=content_hash(data), path=path, data=data)
 
 
 def corpus_files(corpus: Path) -> list[Path]:
@@ -62,10 +92,18 @@ def corpus_files(corpus: Path) -> list[Path]:
     return sorted(p for p in corpus.iterdir() if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES)
 
 
-def iter_corpus(corpus: Path) -> Iterator[Article | SearcherError]:
-    """Every article of the corpus, or the error that kept a file out."""
+class SourceError(SearcherError):
+    """A corpus file that could not be scanned; ``path`` names it."""
+
+    def __init__(self, path: Path, message: str):
+        super().__init__(message)
+        self.path = path
+
+
+def scan_corpus(corpus: Path) -> Iterator[Source | SourceError]:
+    """Every article source of the corpus, or the error that kept a file out."""
     for path in corpus_files(corpus):
         try:
-            yield read_article(path)
+            yield from scan_file(path)
         except SearcherError as exc:
-            yield exc
+            yield SourceError(path, str(exc))

@@ -20,7 +20,7 @@ from whoosh.fields import ID, NUMERIC, STORED, Schema
 from whoosh.writing import CLEAR
 
 from searcher.analysis import VietnameseText, VietnameseTokenizer, analyze
-from searcher.corpus import Article, corpus_files, read_article
+from searcher.corpus import Article, SourceError, scan_corpus
 from searcher.errors import SearcherError
 
 # Bump whenever the schema or the analysis changes what an index holds: an index built by
@@ -204,27 +204,28 @@ class Index:
         reported in ``skipped`` and leaves its indexed version (if any) in place.
         """
         started = time.perf_counter()
-        files = corpus_files(corpus)
         indexed = {} if rebuild else self.indexed_versions()
         skipped: list[str] = []
         to_index: list[Article] = []
-        present: set[str] = set()
+        present: dict[str, Path] = {}
         unchanged = 0
-        for path in files:
-            article_id = path.stem
-            if article_id in present:
-                skipped.append(f"{path}: another file already has the id {article_id!r}")
+        for source in scan_corpus(corpus):
+            if isinstance(source, SourceError):
+                # Keep whatever the index has of an article whose file cannot be read now.
+                present.setdefault(source.path.stem, source.path)
+                skipped.append(str(source))
                 continue
-            present.add(article_id)
+            if source.id in present:
+                skipped.append(f"{source.path}: the id {source.id!r} is already used by {present[source.id]}")
+                continue
+            present[source.id] = source.path
+            if indexed.get(source.id) == source.hash:
+                unchanged += 1
+                continue
             try:
-                article = read_article(path)
+                to_index.append(source.load())
             except SearcherError as exc:
                 skipped.append(str(exc))
-                continue
-            if indexed.get(article_id) == article.hash:
-                unchanged += 1
-            else:
-                to_index.append(article)
         removed = [a for a in indexed if a not in present]
         updated = sum(1 for a in to_index if a.id in indexed)
         written = self._write(to_index, removed, rebuild, progress)
