@@ -239,6 +239,10 @@ class Index:
             seconds=time.perf_counter() - started,
         )
 
+    def add_articles(self, articles: Iterable[Article], progress: Progress | None = None) -> int:
+        """Index these articles (replacing any indexed version of each); paragraphs written."""
+        return self._write(list(articles), [], rebuild=False, progress=progress)
+
     def _writer(self):
         try:
             return self._ix.writer(timeout=LOCK_TIMEOUT, limitmb=256)
