@@ -166,12 +166,13 @@ Query language:
 Output: a terminal gets highlighted results; a pipe gets one tab-separated line
 per hit (rank, score, article, paragraph, date, title, text); --json gives JSON
 Lines with highlight offsets and a final summary line.
-Exit status: 0 hits, 1 no hits, 2 error.
+Exit status: 0 hits, 1 no hits, 2 error. A query that starts with "-" goes
+after "--": searcher query -- '-"nêu gương" trách nhiệm'.
 """
 
 
-@cli.command("query", help=QUERY_HELP)
-@click.argument("query", required=False)
+@cli.command("query", help=QUERY_HELP, context_settings={"ignore_unknown_options": True})
+@click.argument("words", nargs=-1)
 @click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(min=1), help="Hits to show.")
 @click.option("--offset", default=0, type=click.IntRange(min=0), help="Skip this many hits first.")
 @click.option("--json", "json_output", is_flag=True, help="JSON Lines output.")
@@ -192,7 +193,8 @@ Exit status: 0 hits, 1 no hits, 2 error.
     help="One query per line (text, or JSON {\"id\", \"query\"}); JSON Lines out.",
 )
 @click.pass_obj
-def query_command(settings: Settings, query, limit, offset, json_output, color, article, since, until, batch):
+def query_command(settings: Settings, words, limit, offset, json_output, color, article, since, until, batch):
+    query = " ".join(words) if words else None
     if (query is None) == (batch is None):
         raise click.UsageError("give a QUERY or --batch FILE (one of the two)")
     from searcher.store import Index
@@ -203,7 +205,7 @@ def query_command(settings: Settings, query, limit, offset, json_output, color, 
     else:
         index = Index.open(settings.index)
     options = dict(limit=limit, offset=offset, article=article, since=since, until=until)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if batch is not None:
         sys.exit(_run_batch(index, batch, out, options))
     results = index.search(query, **options)

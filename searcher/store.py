@@ -31,6 +31,14 @@ _TOC_RE = re.compile(r"^_(searcher_v\d+|MAIN)_\d+\.toc$")
 LOCK_TIMEOUT = 10.0  # seconds a second writer waits for the first
 
 
+def _exists_in(path: Path) -> bool:
+    """Whether this version's index is at ``path`` (a damaged one counts: opening says so)."""
+    try:
+        return whoosh_index.exists_in(str(path), indexname=INDEX_NAME)
+    except Exception:
+        return any(name.startswith(f"_{INDEX_NAME}_") for name in os.listdir(path))
+
+
 def _text(unit: str, folded: bool = False, phrase: bool = False) -> VietnameseText:
     return VietnameseText(analyzer=VietnameseTokenizer(unit, folded), phrase=phrase)
 
@@ -131,7 +139,7 @@ class Index:
         path = Path(path)
         if not cls.exists(path):
             raise SearcherError(f"no index at {path}: run `searcher index` to build it")
-        if not whoosh_index.exists_in(str(path), indexname=INDEX_NAME):
+        if not _exists_in(path):
             raise SearcherError(
                 f"the index at {path} was built by an incompatible version of searcher: "
                 "run `searcher index --rebuild`"
@@ -162,11 +170,16 @@ class Index:
 
     @classmethod
     def open_or_create(cls, path: Path | str, rebuild: bool = False) -> "Index":
+        """The index at ``path``, created if there is none (or, with ``rebuild``, if the one
+        there cannot be used); without ``rebuild`` an unusable index is an error."""
         path = Path(path)
-        if not rebuild or not whoosh_index.exists_in(str(path), indexname=INDEX_NAME):
-            if whoosh_index.exists_in(str(path), indexname=INDEX_NAME):
-                return cls.open(path)
+        if not cls.exists(path):
             return cls.create(path)
+        if rebuild:
+            try:
+                return cls.open(path)
+            except SearcherError:
+                return cls.create(path)
         return cls.open(path)
 
     # -- reading -----------------------------------------------------------------------

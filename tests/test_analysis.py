@@ -1,0 +1,86 @@
+"""Every token knows where it came from: offsets round-trip on the seed texts."""
+
+import unicodedata
+
+import pytest
+
+from searcher.analysis import VietnameseTokenizer, analyze
+from searcher.corpus import scan_corpus
+from searcher.segment import segmenter
+from searcher.text import SYLLABLE_RE, canonical_tones, fold_accents
+from tests.conftest import CORPUS
+
+
+def _seed_paragraphs():
+    paragraphs = []
+    for source in scan_corpus(CORPUS):
+        paragraphs.extend(source.load().paragraphs)
+    assert len(paragraphs) > 50
+    return paragraphs
+
+
+SEED_PARAGRAPHS = _seed_paragraphs()
+
+
+def test_every_token_slices_the_stored_text_exactly():
+    for text in SEED_PARAGRAPHS:
+        analysis = analyze(text)
+        for unit in analysis.syllables:
+            piece = text[unit.start : unit.end]
+            assert canonical_tones(piece).lower() == unit.canon
+            assert fold_accents(piece) == unit.folded
+        for unit in analysis.words + analysis.bigrams:
+            piece = text[unit.start : unit.end]
+            # A word or bigram is its syllables, joined by "_" where the text has spaces.
+            syllables = [s for s in analysis.syllables if unit.start <= s.start and s.end <= unit.end]
+            assert unit.canon == "_".join(s.canon for s in syllables)
+            assert piece.startswith(text[syllables[0].start : syllables[0].end])
+            assert piece.endswith(text[syllables[-1].start : syllables[-1].end])
+
+
+def test_words_are_pyvi_words():
+    for text in SEED_PARAGRAPHS[:40]:
+        pyvi_words = segmenter().tokenize(canonical_tones(text)).lower().split(" ")
+        # A word is its syllables joined by "_" (pyvi's "41.782" is "41_782" here), and
+        # pyvi's punctuation tokens are not words.
+        expected = ["_".join(SYLLABLE_RE.findall(w)) for w in pyvi_words]
+        got = [u.canon for u in analyze(text).words]
+        assert got == [w for w in expected if w]
+
+
+def test_offsets_survive_invisible_characters_and_nfd_sources():
+    text = "Chữa căn\u200b bệnh “sợ trách nhi\u00adệm”"
+    analysis = analyze(text)
+    assert [text[u.start : u.end] for u in analysis.words] == ["Chữa", "căn\u200b bệnh", "sợ", "trách nhi\u00adệm"]
+    assert [u.canon for u in analysis.words] == ["chữa", "căn_bệnh", "sợ", "trách_nhiệm"]
+
+
+def test_whoosh_tokenizer_carries_offsets():
+    text = "Bệnh “sợ trách nhiệm” ở Bình Thuận"
+    tokens = [
+        (t.text, t.pos, text[t.startchar : t.endchar])
+        for t in VietnameseTokenizer("syllables")(text, positions=True, chars=True)
+    ]
+    assert tokens[:3] == [("bệnh", 0, "Bệnh"), ("sợ", 1, "sợ"), ("trách", 2, "trách")]
+    words = [t.text for t in VietnameseTokenizer("words")(text)]
+    assert words == ["bệnh", "sợ", "trách_nhiệm", "ở", "bình_thuận"]
+    folded = [t.text for t in VietnameseTokenizer("words", folded=True)(text)]
+    assert folded == ["benh", "so", "trach_nhiem", "o", "binh_thuan"]
+
+
+@pytest.mark.parametrize("word", ["ở", "in", "to", "an", "không", "và", "là", "a"])
+def test_no_stop_words_and_one_letter_words_kept(word):
+    text = f"Người dân {word} đây"
+    assert word in [u.canon for u in analyze(text).syllables]
+
+
+def test_tone_placement_is_canonical_before_segmentation():
+    old = analyze("hoà bình").words
+    new = analyze("hòa bình").words
+    assert [u.canon for u in old] == [u.canon for u in new] == ["hoà_bình"]
+
+
+def test_nfc_and_nfd_analyze_alike():
+    nfc = "Thực hiện trách nhiệm nêu gương"
+    nfd = unicodedata.normalize("NFD", nfc)
+    assert [u.canon for u in analyze(unicodedata.normalize("NFC", nfd)).words] == [u.canon for u in analyze(nfc).words]

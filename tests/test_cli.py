@@ -1,0 +1,257 @@
+"""The command line as a user meets it: query output modes, exit statuses, errors."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from searcher import cli as cli_module
+from searcher.text import canonical_tones, fold_accents
+from tests.conftest import CORPUS, REPO
+
+ANSI = "\x1b["
+
+
+def hits_of(result) -> list[dict]:
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[-1]["type"] == "summary"
+    return [r for r in records if r["type"] == "hit"]
+
+
+def test_exactly_one_distribution_provides_whoosh():
+    providers = [
+        dist.metadata["Name"]
+        for dist in importlib.metadata.distributions()
+        if "whoosh" in (dist.read_text("top_level.txt") or "").split()
+        or any(str(f).startswith("whoosh/") for f in (dist.files or []))
+    ]
+    assert [p.lower() for p in providers] == ["whoosh-reloaded"]
+
+
+def test_query_prints_hits_from_the_bundled_articles(run):
+    result = run("query", "sợ trách nhiệm")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert 1 <= len(lines) <= 10
+    assert "sợ trách nhiệm" in lines[0]
+    assert result.stderr == ""
+
+
+def test_piped_output_is_one_tab_separated_line_per_hit_without_colour(run):
+    result = run("query", "trách nhiệm", "-n", "5")
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5
+    for rank, line in enumerate(lines, start=1):
+        fields = line.split("\t")
+        assert len(fields) == 7
+        assert fields[0] == str(rank)
+        assert fields[2] in {p.stem for p in CORPUS.glob("*.txt")}
+        assert ANSI not in line
+    assert "trách nhiệm" in lines[0].split("\t")[6].lower()
+
+
+def test_color_always_marks_highlights_even_in_a_pipe(run):
+    result = run("query", "nêu gương", "-n", "1", "--color", "always")
+    assert f"{ANSI}1;31mnêu{ANSI}0m {ANSI}1;31mgương{ANSI}0m" in result.stdout
+
+
+def test_json_lines_highlights_slice_the_query_words(run):
+    result = run("query", "sợ trách nhiệm", "--json")
+    assert result.exit_code == 0
+    hits = hits_of(result)
+    assert len(hits) == 10
+    summary = json.loads(result.stdout.splitlines()[-1])
+    assert summary["returned"] == 10 and summary["total"] >= 10
+    allowed = {"sợ", "trách", "nhiệm", "trách nhiệm", "sợ trách nhiệm"}
+    for hit in hits:
+        assert hit["highlights"], hit["text"]
+        for start, end in hit["highlights"]:
+            assert hit["text"][start:end].lower() in allowed
+    first = hits[0]
+    assert set(first) >= {"type", "query", "rank", "score", "article", "paragraph", "title", "date", "author", "url", "text"}
+    assert first["query"] == "sợ trách nhiệm" and first["rank"] == 1
+
+
+def test_accentless_query_finds_the_same_top_articles(run):
+    accented = hits_of(run("query", "sợ trách nhiệm", "--json"))
+    accentless = hits_of(run("query", "so trach nhiem", "--json"))
+    assert {h["article"] for h in accentless} == {h["article"] for h in accented}
+    for hit in accentless:
+        for start, end in hit["highlights"]:
+            # Typed without accents, the words match whatever accents they carry (sợ, sở…).
+            assert fold_accents(hit["text"][start:end]) in {"so", "trach", "nhiem", "trach nhiem"}
+
+
+@pytest.fixture
+def mixed_corpus(tmp_path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "exact.txt").write_text(
+        "Cán bộ sợ trách nhiệm\n\nNhiều cán bộ còn sợ trách nhiệm khi làm việc.\n", encoding="utf-8"
+    )
+    (corpus / "folded.txt").write_text(
+        "Sổ tay\n\nSố liệu về trách nhiệm được ghi vào sổ trách nhiệm của xã.\n", encoding="utf-8"
+    )
+    (corpus / "tones.txt").write_text(
+        "Văn hoá\n\nHòa bình và văn hoá của tỉnh.\n\nSức khỏe người dân là trên hết.\n", encoding="utf-8"
+    )
+    return corpus
+
+
+def test_exact_accents_rank_above_folded_matches(run, mixed_corpus, tmp_path):
+    index = tmp_path / "index"
+    hits = hits_of(run("query", "sợ trách nhiệm", "--json", index=index, corpus=mixed_corpus))
+    articles = [h["article"] for h in hits]
+    # Both paragraphs of "exact" (title line and body) rank above the folded-only match.
+    assert articles == ["exact", "exact", "folded"]
+    assert hits[1]["score"] > hits[2]["score"]
+
+
+def test_nfd_query_returns_the_same_hits_as_nfc(run):
+    nfc = hits_of(run("query", "nêu gương", "--json"))
+    nfd = hits_of(run("query", unicodedata.normalize("NFD", "nêu gương"), "--json"))
+    assert [(h["article"], h["paragraph"]) for h in nfd] == [(h["article"], h["paragraph"]) for h in nfc]
+    assert nfc
+
+
+@pytest.mark.parametrize("typed, written", [("hoà bình", "Hòa bình"), ("khoẻ", "khỏe"), ("văn hóa", "văn hoá")])
+def test_old_and_new_tone_placement_match_each_other(run, mixed_corpus, tmp_path, typed, written):
+    hits = hits_of(run("query", typed, "--json", index=tmp_path / "index", corpus=mixed_corpus))
+    assert hits
+    marked = [hits[0]["text"][s:e].lower() for s, e in hits[0]["highlights"]]
+    assert written.lower() in marked
+
+
+def test_tinh_uy_matches_both_placements_in_the_seeds(run):
+    # The seeds write "ủy" 87 times and "uỷ" twice; either spelling finds both.
+    for typed in ("Tỉnh uỷ", "tỉnh ủy"):
+        hits = hits_of(run("query", typed, "--json", "-n", "100"))
+        written = {h["text"][s:e] for h in hits for s, e in h["highlights"]}
+        assert {"Tỉnh ủy", "Tỉnh uỷ"} <= written
+
+
+def test_one_syllable_finds_it_inside_pyvi_words(run):
+    hits = hits_of(run("query", "trách", "--json", "-n", "50"))
+    assert len(hits) >= 20
+    assert all("trách" in h["text"].lower() for h in hits)
+    assert any("trách nhiệm" in h["text"].lower() for h in hits)
+
+
+def test_phrase_query_needs_the_words_in_order(run):
+    hits = hits_of(run("query", '"nêu gương"', "--json", "-n", "50"))
+    assert hits
+    assert all("nêu gương" in canonical_tones(h["text"]).lower() for h in hits)
+
+
+def test_no_hits_exits_1_with_nothing_on_stdout(run):
+    result = run("query", "zzzxq")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+
+
+def test_no_hits_in_json_still_prints_the_summary(run):
+    result = run("query", "zzzxq", "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == {
+        "type": "summary", "query": "zzzxq", "total": 0, "returned": 0, "elapsed_ms": json.loads(result.stdout)["elapsed_ms"]
+    }
+
+
+def test_missing_corpus_is_a_one_line_error(run, tmp_path):
+    result = run("query", "trách nhiệm", index=tmp_path / "index", corpus=tmp_path / "nowhere")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == f"Error: corpus folder not found: {tmp_path / 'nowhere'}"
+    assert "Traceback" not in result.stderr
+
+
+def test_unreadable_index_is_a_one_line_error(run, tmp_path):
+    index = tmp_path / "index"
+    index.mkdir()
+    (index / "_searcher_v1_1.toc").write_bytes(b"garbage, not a whoosh table of contents")
+    result = run("query", "trách nhiệm", index=index)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("Error: cannot open the index at")
+    assert "rebuild" in result.stderr
+
+
+def test_index_of_another_schema_version_asks_for_a_rebuild(run, tmp_path, corpus_copy):
+    index = tmp_path / "index"
+    index.mkdir()
+    (index / "_searcher_v0_1.toc").write_bytes(b"an older layout")
+    result = run("query", "trách nhiệm", index=index, corpus=corpus_copy)
+    assert result.exit_code == 2
+    assert "incompatible version" in result.stderr and "searcher index --rebuild" in result.stderr
+    rebuilt = run("index", "--rebuild", index=index, corpus=corpus_copy)
+    assert rebuilt.exit_code == 0, rebuilt.stderr
+    assert run("query", "trách nhiệm", index=index, corpus=corpus_copy).exit_code == 0
+
+
+def test_first_query_builds_the_index(run, tmp_path):
+    index = tmp_path / "fresh"
+    result = run("query", "sợ trách nhiệm", "-n", "3", index=index)
+    assert result.exit_code == 0
+    assert len(result.stdout.splitlines()) == 3
+    assert "building it" in result.stderr  # progress goes to stderr, never stdout
+
+
+def test_malformed_query_is_an_error_not_a_traceback(run):
+    result = run("query", "-- ( ) OR")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: nothing to search for")
+
+
+def test_terminal_gets_rich_output_with_highlights(run, monkeypatch):
+    monkeypatch.setattr(cli_module, "stdout_is_tty", lambda: True)
+    result = run("query", "sợ trách nhiệm", "-n", "2", "--color", "always")
+    assert result.exit_code == 0
+    assert "¶" in result.stdout and "score" in result.stdout
+    assert ANSI in result.stdout
+    assert "\t" not in result.stdout
+
+
+def test_terminal_output_honours_no_color(run, monkeypatch):
+    monkeypatch.setattr(cli_module, "stdout_is_tty", lambda: True)
+    result = run("query", "sợ trách nhiệm", "-n", "2", env={"NO_COLOR": "1"})
+    assert result.exit_code == 0
+    assert "¶" in result.stdout
+    assert "\x1b[3" not in result.stdout and "\x1b[9" not in result.stdout  # no colour codes
+
+
+def _searcher_cmd() -> list[str]:
+    return [sys.executable, "-m", "searcher"]
+
+
+def test_closed_pipe_ends_quietly(seed_index):
+    cmd = " ".join(_searcher_cmd()) + f" --index {seed_index} --corpus {CORPUS} query trách -n 500 | head -1"
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 1
+    assert done.stderr == ""
+
+
+def test_module_entry_point_and_exit_status(seed_index):
+    done = subprocess.run(
+        [*_searcher_cmd(), "--index", str(seed_index), "--corpus", str(CORPUS), "query", "zzzxq"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert done.returncode == 1
+    assert done.stdout == "" and done.stderr == ""
+
+
+def test_every_command_has_help(run):
+    for command in cli_module.cli.commands:
+        result = run(command, "--help")
+        assert result.exit_code == 0
+        assert "Usage:" in result.stdout
