@@ -92,7 +92,7 @@ def cli(ctx, index_dir: Path, corpus_dir: Path):
 # -- indexing -------------------------------------------------------------------------
 
 
-def _sync(settings: Settings, rebuild: bool = False):
+def _sync(settings: Settings, rebuild: bool = False, jobs: int | None = None):
     """Build or update the index from the corpus, progress and summary on stderr."""
     from searcher.store import Index
 
@@ -115,10 +115,13 @@ def _sync(settings: Settings, rebuild: bool = False):
         ) as bar:
             task = bar.add_task("index", total=None)
             report = index.sync(
-                settings.corpus, rebuild=rebuild, progress=lambda done, total: bar.update(task, completed=done, total=total)
+                settings.corpus,
+                rebuild=rebuild,
+                jobs=jobs,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
     else:
-        report = index.sync(settings.corpus, rebuild=rebuild)
+        report = index.sync(settings.corpus, rebuild=rebuild, jobs=jobs)
     for problem in report.skipped:
         click.echo(f"Error: {problem} (skipped)", err=True)
     click.echo(f"Indexed {settings.corpus}: {report.summary()}", err=True)
@@ -127,14 +130,21 @@ def _sync(settings: Settings, rebuild: bool = False):
 
 @cli.command("index")
 @click.option("--rebuild", is_flag=True, help="Index every article afresh.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for segmentation and writing (default: one per core).",
+)
 @click.pass_obj
-def index_command(settings: Settings, rebuild: bool):
+def index_command(settings: Settings, rebuild: bool, jobs: int | None):
     """Build the index, or bring it up to date with the corpus.
 
     Only new, changed and deleted articles are touched, unless --rebuild.
     Exit status 2 if any corpus file had to be skipped.
     """
-    _, report = _sync(settings, rebuild=rebuild)
+    _, report = _sync(settings, rebuild=rebuild, jobs=jobs)
     if report.skipped:
         sys.exit(EXIT_ERROR)
 

@@ -29,6 +29,8 @@ SCHEMA_VERSION = 1
 INDEX_NAME = f"searcher_v{SCHEMA_VERSION}"
 _TOC_RE = re.compile(r"^_(searcher_v\d+|MAIN)_\d+\.toc$")
 LOCK_TIMEOUT = 10.0  # seconds a second writer waits for the first
+WRITER_LIMIT_MB = 256  # Whoosh's in-memory posting pool, shared among the workers
+PARALLEL_MIN_PARAGRAPHS = 400  # below this, starting processes costs more than it saves
 
 
 def _exists_in(path: Path) -> bool:
@@ -209,6 +211,7 @@ class Index:
         corpus: Path,
         rebuild: bool = False,
         progress: Progress | None = None,
+        jobs: int | None = None,
     ) -> SyncReport:
         """Bring the index up to date with ``corpus`` in one commit.
 
@@ -241,7 +244,7 @@ class Index:
                 skipped.append(str(exc))
         removed = [a for a in indexed if a not in present]
         updated = sum(1 for a in to_index if a.id in indexed)
-        written = self._write(to_index, removed, rebuild, progress)
+        written = self._write(to_index, removed, rebuild, progress, jobs)
         return SyncReport(
             added=len(to_index) - updated,
             updated=updated,
@@ -252,13 +255,15 @@ class Index:
             seconds=time.perf_counter() - started,
         )
 
-    def add_articles(self, articles: Iterable[Article], progress: Progress | None = None) -> int:
+    def add_articles(
+        self, articles: Iterable[Article], progress: Progress | None = None, jobs: int | None = None
+    ) -> int:
         """Index these articles (replacing any indexed version of each); paragraphs written."""
-        return self._write(list(articles), [], rebuild=False, progress=progress)
+        return self._write(list(articles), [], rebuild=False, progress=progress, jobs=jobs)
 
     def _writer(self):
         try:
-            return self._ix.writer(timeout=LOCK_TIMEOUT, limitmb=256)
+            return self._ix.writer(timeout=LOCK_TIMEOUT, limitmb=WRITER_LIMIT_MB)
         except whoosh_index.LockError:
             raise SearcherError(
                 f"the index at {self.path} is being updated by another searcher process "
@@ -271,30 +276,57 @@ class Index:
         removed: Iterable[str],
         rebuild: bool,
         progress: Progress | None,
+        jobs: int | None = None,
     ) -> int:
+        """Delete ``removed`` and (re)index ``articles`` in a single commit."""
         removed = list(removed)
         if not articles and not removed and not rebuild:
             return 0
+        jobs = default_jobs() if jobs is None else max(1, jobs)
+        paragraphs = sum(len(a.paragraphs) for a in articles)
+        report = (lambda done: progress(done, len(articles))) if progress else None
         writer = self._writer()
-        written = 0
         try:
             for article_id in removed:
                 writer.delete_by_term("article", article_id)
-            for done, article in enumerate(articles, start=1):
-                if not rebuild:
-                    # delete + add rather than update_document: an id seen twice in one
-                    # writer would otherwise leave both copies (a known Whoosh pitfall).
+            if not rebuild:
+                # delete + add rather than update_document: an id seen twice in one
+                # writer would otherwise leave both copies (a known Whoosh pitfall).
+                for article in articles:
                     writer.delete_by_term("article", article.id)
-                for doc in article_documents(article):
-                    writer.add_document(**doc)
-                    written += 1
-                if progress:
-                    progress(done, len(articles))
-            writer.commit(mergetype=CLEAR if rebuild else None)
+            new_segments = []
+            if jobs > 1 and paragraphs >= PARALLEL_MIN_PARAGRAPHS:
+                from searcher.writer import write_segments
+
+                new_segments = write_segments(
+                    str(self.path), INDEX_NAME, articles, jobs, WRITER_LIMIT_MB, report
+                )
+            else:
+                for done, article in enumerate(articles, start=1):
+                    for doc in article_documents(article):
+                        writer.add_document(**doc)
+                    if report:
+                        report(done)
+            # What SegmentWriter.commit does, plus the workers' segments in the same TOC.
+            segments = writer._merge_segments(CLEAR if rebuild else None, None, True)
+            if writer._added:
+                segments.append(writer._finalize_segment())
+            else:
+                writer._close_segment()
+            writer._commit_toc(segments + new_segments)
+            writer._finish()
         except BaseException:
             writer.cancel()
             raise
-        return written
+        return paragraphs
+
+
+def default_jobs() -> int:
+    """Worker processes for indexing: one per available core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
 
 
 def _search(self, text: str, **kwargs):
