@@ -214,6 +214,11 @@ def query_command(settings: Settings, words, limit, offset, json_output, color, 
         index, _ = _sync(settings)
     else:
         index = Index.open(settings.index)
+        if settings.corpus.is_dir() and index.corpus_changed(settings.corpus):
+            click.echo(
+                f"Warning: {settings.corpus} has changed since the last index; run `searcher index` to update it",
+                err=True,
+            )
     options = dict(limit=limit, offset=offset, article=article, since=since, until=until)
     out = sys.stdout
     if batch is not None:
@@ -268,7 +273,202 @@ def _run_batch(index, lines, out, options) -> int:
     return EXIT_HITS if any_hits else EXIT_NO_HITS
 
 
+# -- adding and removing articles -----------------------------------------------------
+
+
+def _collect(paths: tuple[str, ...]) -> list[Path | bytes]:
+    """Files named, the article files of folders named, and stdin's bytes for ``-``."""
+    from searcher.corpus import ARTICLE_SUFFIXES
+
+    found: list[Path | bytes] = []
+    for name in paths:
+        if name == "-":
+            found.append(click.get_binary_stream("stdin").read())
+            continue
+        path = Path(name)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise SearcherError(f"no such file or folder: {path}")
+    return found
+
+
+def _stdin_file(data: bytes, folder: Path) -> Path:
+    """Give stdin's bytes a name: JSON stays JSON, anything else is a scraped text page."""
+    from searcher.corpus import content_hash
+
+    stripped = data.lstrip()
+    if stripped.startswith(b"{"):
+        suffix = ".jsonl" if b"\n{" in stripped.strip() else ".json"
+    else:
+        suffix = ".txt"
+    path = folder / f"stdin_{content_hash(data)[:12]}{suffix}"
+    path.write_bytes(data)
+    return path
+
+
+@cli.command("add")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes for indexing.")
+@click.pass_obj
+def add_command(settings: Settings, paths: tuple[str, ...], jobs: int | None):
+    """Put articles into the corpus, then index them.
+
+    PATHS are files (.txt, .json, .jsonl with one article per line, .html), folders of
+    them, or - for standard input. An article whose id is already in the corpus replaces
+    it. A file that cannot be read is reported and skipped (exit status 2).
+    """
+    import tempfile
+
+    from searcher.corpus import corpus_files, scan_file
+
+    if not settings.corpus.is_dir():
+        raise SearcherError(f"corpus folder not found: {settings.corpus}")
+    existing: dict[str, list[Path]] = {}
+    for path in corpus_files(settings.corpus):
+        existing.setdefault(path.stem, []).append(path)
+    problems = 0
+    added = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for item in _collect(paths):
+            path = _stdin_file(item, Path(scratch)) if isinstance(item, bytes) else item
+            try:
+                sources = list(scan_file(path))
+                for source in sources:
+                    source.load()  # refuse what cannot be indexed before it enters the corpus
+            except SearcherError as exc:
+                click.echo(f"Error: {exc} (skipped)", err=True)
+                problems += 1
+                continue
+            for source in sources:
+                # One file per article in the corpus: records of a .jsonl become .json files.
+                suffix = ".json" if path.suffix.lower() == ".jsonl" else path.suffix.lower()
+                target = settings.corpus / f"{source.id}{suffix}"
+                for old in existing.get(source.id, []):
+                    if old != target and old.suffix.lower() != ".jsonl":
+                        old.unlink()
+                tmp = target.with_name(f".{target.name}.tmp")
+                tmp.write_bytes(source.data)
+                os.replace(tmp, target)
+                existing[source.id] = [target]
+                added.append(source.id)
+    click.echo(f"Copied {len(added)} article(s) into {settings.corpus}", err=True)
+    _, report = _sync(settings, jobs=jobs)
+    if problems or report.skipped:
+        sys.exit(EXIT_ERROR)
+
+
+@cli.command("remove")
+@click.argument("ids", nargs=-1, required=True)
+@click.pass_obj
+def remove_command(settings: Settings, ids: tuple[str, ...]):
+    """Take articles out of the corpus and the index, by article id."""
+    from searcher.corpus import corpus_files
+
+    if not settings.corpus.is_dir():
+        raise SearcherError(f"corpus folder not found: {settings.corpus}")
+    files: dict[str, list[Path]] = {}
+    for path in corpus_files(settings.corpus):
+        files.setdefault(path.stem, []).append(path)
+    unknown = [i for i in ids if i not in files]
+    if unknown:
+        raise SearcherError(f"no article with id {', '.join(map(repr, unknown))} in {settings.corpus}")
+    for article_id in ids:
+        for path in files[article_id]:
+            path.unlink()
+    click.echo(f"Removed {len(ids)} article(s) from {settings.corpus}", err=True)
+    _sync(settings)
+
+
 # -- inspecting -----------------------------------------------------------------------
+
+
+def _open_index(settings: Settings):
+    from searcher.store import Index
+
+    return Index.open(settings.index)
+
+
+@cli.command("show")
+@click.argument("article_id")
+@click.option("-q", "--query", "query", help="Mark the words of this query.")
+@click.option("--json", "json_output", is_flag=True, help="One JSON object: metadata and paragraphs.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.pass_obj
+def show_command(settings: Settings, article_id: str, query: str | None, json_output: bool, color: str):
+    """Print one article: metadata, then its paragraphs numbered as in query results."""
+    import json
+
+    from searcher import output
+
+    index = _open_index(settings)
+    article = index.article(article_id)
+    marks = [()] * len(article.paragraphs)
+    if query:
+        from searcher.query import compile_query
+        from searcher.search import highlight_spans
+
+        with index.searcher() as searcher:
+            compiled = compile_query(query, searcher.reader())
+        marks = [highlight_spans(text, compiled) for text in article.paragraphs]
+    if json_output:
+        record = {
+            "article": article.id,
+            "title": article.title,
+            "date": article.date,
+            "author": article.author,
+            "url": article.url,
+            "paragraphs": [
+                {"paragraph": n, "text": text, "highlights": [list(m) for m in spans]}
+                for n, (text, spans) in enumerate(zip(article.paragraphs, marks), start=1)
+            ],
+        }
+        click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    colored = output.use_color(color, stdout_is_tty())
+    start, end = output.HIGHLIGHT_ANSI if colored else ("", "")
+    click.echo(article.title)
+    for label, value in (("id", article.id), ("date", article.date), ("author", article.author), ("url", article.url)):
+        if value:
+            click.echo(f"{label}: {value}")
+    click.echo("")
+    for number, (text, spans) in enumerate(zip(article.paragraphs, marks), start=1):
+        click.echo(f"[{number}] {output.marked(text, spans, start, end)}", color=colored)
+
+
+@cli.command("stats")
+@click.option("--json", "json_output", is_flag=True, help="One JSON object.")
+@click.pass_obj
+def stats_command(settings: Settings, json_output: bool):
+    """Summarize the index: articles, paragraphs, terms, size on disk, last update."""
+    import dataclasses
+    import datetime
+    import json
+
+    stats = _open_index(settings).stats()
+    if json_output:
+        click.echo(json.dumps(dataclasses.asdict(stats)))
+        return
+    when = (
+        datetime.datetime.fromtimestamp(stats.last_update).strftime("%Y-%m-%d %H:%M:%S")
+        if stats.last_update
+        else "never"
+    )
+    rows = [
+        ("index", str(settings.index)),
+        ("articles", f"{stats.articles:,}"),
+        ("paragraphs", f"{stats.paragraphs:,}"),
+        ("syllables", f"{stats.terms:,} distinct"),
+        ("words", f"{stats.words:,} distinct"),
+        ("size", f"{stats.size_bytes / 1e6:.1f} MB in {stats.segments} segment(s)"),
+        ("last update", when),
+        ("schema", f"v{stats.schema_version}"),
+    ]
+    for name, value in rows:
+        click.echo(f"{name}\t{value}")
+
 
 
 @cli.command("analyze")

@@ -8,6 +8,7 @@ process killed mid-way) sees either the old state or the new one.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -20,7 +21,7 @@ from whoosh.fields import ID, NUMERIC, STORED, Schema
 from whoosh.writing import CLEAR
 
 from searcher.analysis import VietnameseText, VietnameseTokenizer, analyze
-from searcher.corpus import Article, SourceError, scan_corpus
+from searcher.corpus import Article, SourceError, corpus_files, scan_corpus
 from searcher.errors import SearcherError
 
 # Bump whenever the schema or the analysis changes what an index holds: an index built by
@@ -120,6 +121,46 @@ class SyncReport:
 
 
 Progress = Callable[[int, int], None]  # (articles done, articles to do)
+STATE_FILE = "corpus-state.json"  # what the corpus looked like at the last sync
+
+
+def corpus_signature(corpus: Path) -> str:
+    """A digest of the corpus file names, sizes and modification times: cheap to compute
+    at every query, and it changes whenever an article is added, edited or removed."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    for path in corpus_files(corpus):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        digest.update(f"{path.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Stats:
+    articles: int
+    paragraphs: int
+    terms: int  # distinct canonical syllables
+    words: int  # distinct pyvi words
+    size_bytes: int
+    segments: int
+    last_update: float | None  # POSIX time of the last commit
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as the index holds it: metadata and its paragraphs, numbered from 1."""
+
+    id: str
+    title: str
+    date: str | None
+    author: str | None
+    url: str | None
+    paragraphs: tuple[str, ...]
 
 
 class Index:
@@ -204,6 +245,59 @@ class Index:
     def doc_count(self) -> int:
         return self._ix.doc_count()
 
+    def article(self, article_id: str) -> StoredArticle:
+        """One indexed article, paragraphs in order; ``SearcherError`` if not indexed."""
+        from whoosh.query import Term
+
+        with self._ix.searcher() as searcher:
+            docs = [hit.fields() for hit in searcher.search(Term("article", article_id), limit=None)]
+        if not docs:
+            raise SearcherError(f"no article {article_id!r} in the index at {self.path}")
+        docs.sort(key=lambda d: d["para"])
+        first = docs[0]
+        return StoredArticle(
+            id=article_id,
+            title=first.get("title", ""),
+            date=first.get("date") or None,
+            author=first.get("author") or None,
+            url=first.get("url") or None,
+            paragraphs=tuple(d["text"] for d in docs),
+        )
+
+    def stats(self) -> Stats:
+        with self._ix.reader() as reader:
+            articles = sum(1 for _ in reader.lexicon("article"))
+            terms = sum(1 for _ in reader.lexicon("syl"))
+            words = sum(1 for _ in reader.lexicon("word"))
+            paragraphs = reader.doc_count()
+        size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+        tocs = [p for p in self.path.iterdir() if p.name.startswith(f"_{INDEX_NAME}_") and p.suffix == ".toc"]
+        return Stats(
+            articles=articles,
+            paragraphs=paragraphs,
+            terms=terms,
+            words=words,
+            size_bytes=size,
+            segments=len(self._ix._segments()),
+            last_update=max((p.stat().st_mtime for p in tocs), default=None),
+        )
+
+    def corpus_changed(self, corpus: Path) -> bool:
+        """Whether ``corpus`` looks different from what the last sync indexed."""
+        try:
+            state = json.loads((self.path / STATE_FILE).read_text(encoding="utf-8"))
+            return state.get("signature") != corpus_signature(corpus)
+        except (OSError, ValueError, SearcherError):
+            return True
+
+    def _save_corpus_state(self, corpus: Path, signature: str) -> None:
+        tmp = self.path / f".{STATE_FILE}.tmp"
+        try:
+            tmp.write_text(json.dumps({"corpus": str(corpus), "signature": signature}), encoding="utf-8")
+            os.replace(tmp, self.path / STATE_FILE)
+        except OSError:
+            pass  # only costs a needless "corpus has changed" warning
+
     # -- writing -----------------------------------------------------------------------
 
     def sync(
@@ -220,6 +314,7 @@ class Index:
         reported in ``skipped`` and leaves its indexed version (if any) in place.
         """
         started = time.perf_counter()
+        signature = corpus_signature(corpus)
         indexed = {} if rebuild else self.indexed_versions()
         skipped: list[str] = []
         to_index: list[Article] = []
@@ -245,6 +340,8 @@ class Index:
         removed = [a for a in indexed if a not in present]
         updated = sum(1 for a in to_index if a.id in indexed)
         written = self._write(to_index, removed, rebuild, progress, jobs)
+        if not skipped:
+            self._save_corpus_state(corpus, signature)
         return SyncReport(
             added=len(to_index) - updated,
             updated=updated,
