@@ -169,8 +169,16 @@ def _detect_and_decode(data: bytes, origin: str) -> str:
 
 _TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"
 _QUALITY_MARKS = {"a": "\u0302\u0306", "e": "\u0302", "o": "\u0302\u031b", "u": "\u031b"}
+# Onset, vowel nucleus (with its quality marks), coda: the shapes Vietnamese syllables take.
+_NUCLEI = (
+    "iêu yêu oai oay oeo uây uôi uya uyê uyu ươi ươu "
+    "ai ao au ay âu ây eo êu ia iê iu oa oă oe oi ôi ơi oo ua uâ uê ui uô uơ ưa ưi ươ ưu uy yê "
+    "a ă â e ê i o ô ơ u ư y"
+).split()
 _SYLLABLE_SHAPE = re.compile(
-    r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnpqrstvx])?[aeiouy]{1,3}(?:ng|nh|ch|[cmnpt])?"
+    r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnpqrstvx])?"
+    f"(?:{'|'.join(_NUCLEI)})"
+    r"(?:ng|nh|ch|[cmnpt])?"
 )
 _PIECE_SPLIT_RE = re.compile(r"[\s\-/.,;:!?()\[\]{}\"'“”‘’–—…0-9_*+=<>|#%&@]+")
 # Letters only Vietnamese writes in Unicode: a line holding one is not legacy-encoded.
@@ -179,22 +187,28 @@ _LATIN1_HIGH_RE = re.compile("[\u0080-\u00ff]")
 
 
 def is_vietnamese_syllable(word: str) -> bool:
-    """Whether ``word`` is shaped like one Vietnamese syllable (marks on vowels, one tone)."""
-    bases: list[str] = []
+    """Whether ``word`` is shaped like one Vietnamese syllable: a known onset, vowel nucleus
+    and coda, quality marks where Vietnamese has them, at most one tone, on a vowel."""
+    letters: list[str] = []  # tone marks removed, quality marks kept
     tones = 0
     for ch in unicodedata.normalize("NFD", word.lower()):
         if unicodedata.combining(ch):
-            if not bases:
+            if not letters:
                 return False
+            base = letters[-1][0]
             if ch in _TONE_MARKS:
-                if bases[-1] not in "aeiouy":
+                if base not in "aeiouy":
                     return False
                 tones += 1
-            elif ch not in _QUALITY_MARKS.get(bases[-1], ""):
+            elif ch in _QUALITY_MARKS.get(base, "") and len(letters[-1]) == 1:
+                letters[-1] += ch
+            else:
                 return False
         else:
-            bases.append(ch)
-    return tones <= 1 and bool(_SYLLABLE_SHAPE.fullmatch("".join(bases)))
+            letters.append(ch)
+    if tones > 1:
+        return False
+    return _SYLLABLE_SHAPE.fullmatch(unicodedata.normalize("NFC", "".join(letters))) is not None
 
 
 def vietnamese_score(text: str) -> tuple[int, int]:
@@ -205,11 +219,6 @@ def vietnamese_score(text: str) -> tuple[int, int]:
             counted += 1
             valid += is_vietnamese_syllable(piece)
     return valid, counted
-
-
-def _ratio(text: str) -> float | None:
-    valid, counted = vietnamese_score(text)
-    return valid / counted if counted else None
 
 
 # TCVN3 (TCVN 5712:1993, the ".Vn" fonts): byte → letter, as glibc's TCVN5712-1 maps it.
@@ -280,41 +289,40 @@ def _legacy_candidate(line: str) -> bool:
 def repair_legacy_encoding(text: str) -> tuple[str, str | None]:
     """Convert the lines typed in TCVN3 or VNI; returns the text and the encoding found.
 
-    A line is converted when it holds no Unicode-only Vietnamese letter and the conversion
-    makes clearly more of its words Vietnamese syllables. Once a document shows one
-    encoding, its other candidate lines are converted too unless that makes them worse.
+    Only lines without any Unicode-only Vietnamese letter are candidates. The encoding is
+    the one whose conversion makes the most of their words Vietnamese syllables; a line is
+    converted when that makes clearly more of its words Vietnamese (at least 80%). When
+    the whole document is legacy text, its other candidate lines are converted too unless
+    that makes them worse (short lines such as ``Céng héi`` look valid either way).
     """
     lines = text.splitlines(keepends=True)
     candidates = [i for i, line in enumerate(lines) if _legacy_candidate(line)]
     if not candidates:
         return text, None
-    votes: dict[str, int] = {}
-    converted: dict[int, str] = {}
+    before = {i: vietnamese_score(lines[i]) for i in candidates}
+    trials: dict[str, dict[int, tuple[str, tuple[int, int]]]] = {}
+    for name, convert in _LEGACY_CONVERTERS.items():
+        trials[name] = {}
+        for i in candidates:
+            converted = convert(lines[i])
+            trials[name][i] = (converted, vietnamese_score(converted))
+    encoding = max(trials, key=lambda name: sum(score[0] for _, score in trials[name].values()))
+
+    def ratio(score: tuple[int, int]) -> float | None:
+        return score[0] / score[1] if score[1] else None
+
+    clear = set()
     for i in candidates:
-        before = _ratio(lines[i])
-        best_name, best_line, best_ratio = None, None, (before or 0.0) + 0.15
-        for name, convert in _LEGACY_CONVERTERS.items():
-            after_line = convert(lines[i])
-            after = _ratio(after_line)
-            if after is not None and after >= 0.8 and after > best_ratio:
-                best_name, best_line, best_ratio = name, after_line, after
-        if best_name:
-            votes[best_name] = votes.get(best_name, 0) + 1
-            converted[i] = best_name
-            lines[i] = best_line
-    if not votes:
+        after, was = ratio(trials[encoding][i][1]), ratio(before[i])
+        if after is not None and after >= 0.8 and after > (was or 0.0) + 0.15:
+            clear.add(i)
+    if not clear:
         return text, None
-    encoding = max(votes, key=votes.get)
-    if any(_VIETNAMESE_ONLY_RE.search(line) for i, line in enumerate(lines) if i not in converted):
-        # Unicode text with a few legacy lines pasted in: convert only the clear cases.
-        return "".join(lines), encoding
-    convert = _LEGACY_CONVERTERS[encoding]
+    whole_document = not any(_VIETNAMESE_ONLY_RE.search(line) for line in lines)
     for i in candidates:
-        if i not in converted:
-            after_line = convert(lines[i])
-            before, after = _ratio(lines[i]), _ratio(after_line)
-            if after is not None and (before is None or after >= before):
-                lines[i] = after_line
+        after, was = ratio(trials[encoding][i][1]), ratio(before[i])
+        if i in clear or (whole_document and after is not None and (was is None or after >= was)):
+            lines[i] = trials[encoding][i][0]
     return "".join(lines), encoding
 
 
@@ -336,7 +344,7 @@ def garbled_reason(text: str) -> str | None:
     if len(_DOUBLE_UTF8_RE.findall(text)) * 5 >= len(pieces):
         return "text looks garbled (UTF-8 read as another encoding, e.g. “Viá»‡t”)"
     signed = sum(1 for p in invalid if _LATIN1_SYMBOL_IN_WORD_RE.search(p) or _VNI_PAIR_RE.search(p))
-    if signed * 5 >= len(pieces):
+    if signed * 2 >= len(pieces):
         return "text looks garbled (a legacy Vietnamese encoding such as TCVN3 or VNI that could not be converted)"
     return None
 
@@ -407,9 +415,12 @@ def _key(line: str) -> str:
     return line.casefold().strip(" \t•·●○■□▪▫◆◇►▶-–—*|")
 
 
+_NOT_ALNUM_RE = re.compile(r"[\W_]+")
+
+
 def _fuzzy(line: str) -> str:
     """Letters and digits only, casefolded: the same headline however spaced or punctuated."""
-    return "".join(ch for ch in line.casefold() if ch.isalnum())
+    return _NOT_ALNUM_RE.sub("", line.casefold())
 
 
 def _words(line: str) -> int:
@@ -671,12 +682,15 @@ def extract(text: str, origin: str, known: _Meta | None = None) -> _Meta:
     if meta.title:
         title_key = _fuzzy(meta.title)
         kept = [ln for ln in kept if _fuzzy(ln.text) != title_key]
-    kept = [ln for n, ln in enumerate(kept) if n == 0 or _fuzzy(ln.text) != _fuzzy(kept[n - 1].text)]
+    keys = [_fuzzy(ln.text) for ln in kept]
+    kept = [ln for n, ln in enumerate(kept) if n == 0 or keys[n] != keys[n - 1]]
     # --- series navigation: two or more "Kỳ 1: …" lines in a row list the other parts ----
     kept = _drop_series_lists(kept)
     # --- metadata lines ------------------------------------------------------------------
     kept = _take_metadata(kept, meta)
     body = _join_wrapped(kept)
+    if not body and title_at is None:
+        raise SearcherError(f"{origin}: no article text left after removing page chrome")
     if meta.title:
         # The headline is paragraph 1 (once): a search for its words lands on it.
         paragraphs = [meta.title, *body]
@@ -705,9 +719,9 @@ def _pick_title(lines: list[_Line], candidates: list[int], dated: dict) -> int |
     """
     if not candidates:
         return None
+    keys = [_fuzzy(ln.text) for ln in lines]
     for i in candidates:
-        key = _fuzzy(lines[i].text)
-        if _words(lines[i].text) >= 3 and any(_fuzzy(ln.text) == key for j, ln in enumerate(lines) if j != i):
+        if _words(lines[i].text) >= 3 and keys.count(keys[i]) > 1:
             return i
     date_at = next((i for i in sorted(dated) if dated[i]), None)
     if date_at is not None:
@@ -788,20 +802,30 @@ def _take_metadata(lines: list[_Line], meta: _Meta) -> list[_Line]:
 
 
 _SENTENCE_END_RE = re.compile(r"[.!?:;…]['\"”’)\]»]*$")
+WRAP_WIDTHS = (55, 100)  # plain-text exports wrap lines at a width in this range
 
 
 def _join_wrapped(lines: list[_Line]) -> list[str]:
-    """Paragraphs: one per line, except that a hard-wrapped line (same block, previous
-    line unfinished, this one starting in lowercase) continues the previous paragraph."""
+    """Paragraphs: one per line, except that the lines of a hard-wrapped paragraph are joined.
+
+    A line continues the previous one (same block) when that one is unfinished and this one
+    starts in lowercase, or when the block is hard-wrapped (its lines are at most 100
+    characters, the longest at least 55) and the previous line is nearly full width.
+    """
+    widths: dict[int, list[int]] = {}
+    for line in lines:
+        widths.setdefault(line.block, []).append(len(line.text))
     paragraphs: list[str] = []
     previous: _Line | None = None
     for line in lines:
-        if (
-            previous is not None
-            and line.block == previous.block
-            and line.text[0].islower()
-            and not _SENTENCE_END_RE.search(paragraphs[-1])
-        ):
+        joined = False
+        if previous is not None and line.block == previous.block:
+            block = widths[line.block]
+            width = max(block)
+            unfinished = not _SENTENCE_END_RE.search(previous.text)
+            wrapped = WRAP_WIDTHS[0] <= width <= WRAP_WIDTHS[1] and len(previous.text) >= 0.75 * width
+            joined = (unfinished and line.text[0].islower()) or (wrapped and (unfinished or line.text[0].islower()))
+        if joined:
             paragraphs[-1] += " " + line.text
         else:
             paragraphs.append(line.text)
