@@ -237,8 +237,10 @@ class Index:
         versions = {}
         with self._ix.reader() as reader:
             for term in reader.lexicon("version"):
-                article, _, digest = term.decode("utf-8").rpartition(":")
-                if reader.doc_frequency("version", term.decode("utf-8")):
+                text = term.decode("utf-8")
+                # Deleted documents keep their terms until a merge: ask for live postings.
+                if reader.postings("version", text).is_active():
+                    article, _, digest = text.rpartition(":")
                     versions[article] = digest
         return versions
 
@@ -395,8 +397,9 @@ class Index:
             if jobs > 1 and paragraphs >= PARALLEL_MIN_PARAGRAPHS:
                 from searcher.writer import write_segments
 
+                lock = getattr(writer, "writelock", None)
                 new_segments = write_segments(
-                    str(self.path), INDEX_NAME, articles, jobs, WRITER_LIMIT_MB, report
+                    str(self.path), INDEX_NAME, articles, jobs, WRITER_LIMIT_MB, report, getattr(lock, "fd", None)
                 )
             else:
                 for done, article in enumerate(articles, start=1):

@@ -34,7 +34,16 @@ def _chunks(articles: Sequence[Article]):
         yield chunk
 
 
-def _worker(index_dir: str, indexname: str, jobs, results, limitmb: int, parent: int) -> None:
+def _worker(
+    index_dir: str, indexname: str, jobs, results, limitmb: int, parent: int, lock_fd: int | None
+) -> None:
+    # The forked child shares the parent's write-lock file description: let go of it, or a
+    # parent killed mid-way would leave the index locked until this worker ends.
+    if lock_fd is not None:
+        try:
+            os.close(lock_fd)
+        except OSError:
+            pass
     from whoosh import index as whoosh_index
     from whoosh.writing import SegmentWriter
 
@@ -57,6 +66,9 @@ def _worker(index_dir: str, indexname: str, jobs, results, limitmb: int, parent:
             if chunk is None:
                 break
             for article in chunk:
+                if os.getppid() != parent:
+                    writer.cancel()
+                    return
                 docs = article_documents(article)
                 for doc in docs:
                     writer.add_document(**doc)
@@ -82,10 +94,12 @@ def write_segments(
     jobs: int,
     limitmb: int,
     progress: Callable[[int], None] | None = None,
+    lock_fd: int | None = None,
 ) -> list:
     """Index ``articles`` in ``jobs`` processes; returns the new (uncommitted) segments.
 
-    ``progress`` is called with the number of articles finished so far.
+    ``progress`` is called with the number of articles finished so far; ``lock_fd`` is
+    the parent's write-lock descriptor, which the workers close.
     """
     ctx = multiprocessing.get_context("fork")
     job_queue = ctx.Queue(maxsize=jobs * 2)
@@ -93,7 +107,7 @@ def write_segments(
     workers = [
         ctx.Process(
             target=_worker,
-            args=(index_dir, indexname, job_queue, results, max(32, limitmb // jobs), os.getpid()),
+            args=(index_dir, indexname, job_queue, results, max(32, limitmb // jobs), os.getpid(), lock_fd),
             daemon=True,
         )
         for _ in range(jobs)

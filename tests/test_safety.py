@@ -1,0 +1,98 @@
+"""Killing `searcher index` at any moment leaves an index that opens, answers, and is
+brought level with the corpus by the next `searcher index`."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from searcher.corpus import scan_corpus
+from searcher.store import Index
+from tests.conftest import CORPUS
+
+
+def searcher(index: Path, corpus: Path, *args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "searcher", "--index", str(index), "--corpus", str(corpus), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=300)
+    return proc.returncode, out, err
+
+
+def assert_matches_corpus(index_dir: Path, corpus: Path) -> None:
+    index = Index.open(index_dir)
+    sources = [s for s in scan_corpus(corpus)]
+    assert index.indexed_versions() == {s.id: s.hash for s in sources}
+    expected = sum(len(s.load().paragraphs) for s in sources)
+    assert index.doc_count() == expected
+    with index._ix.reader() as reader:
+        pids = [t for t in reader.lexicon("pid") if reader.postings("pid", t.decode()).is_active()]
+    assert len(pids) == expected  # no duplicate paragraph survives
+
+
+def mutate(corpus: Path, rng: random.Random, trial: int) -> None:
+    """Add, edit and delete a few articles, so the next index has real work to do."""
+    seeds = sorted(CORPUS.glob("*.txt"))
+    for n in range(rng.randint(2, 6)):
+        shutil.copy(rng.choice(seeds), corpus / f"t{trial}_{n}.txt")
+    files = sorted(corpus.glob("*.txt"))
+    for path in rng.sample(files, 3):
+        path.write_text(path.read_text(encoding="utf-8").replace("cán bộ", f"cán bộ (lần {trial})", 1), encoding="utf-8")
+    for path in rng.sample(sorted(corpus.glob("*.txt")), 2):
+        path.unlink()
+
+
+@pytest.mark.slow
+def test_sigkill_during_indexing_never_corrupts_the_index(tmp_path):
+    rng = random.Random(20261125)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for copy in range(5):
+        for seed in CORPUS.glob("*.txt"):
+            shutil.copy(seed, corpus / f"{seed.stem}_{copy}.txt")
+    index = tmp_path / "index"
+    started = time.monotonic()
+    code, _, err = finish(searcher(index, corpus, "index", "--jobs", "2"))
+    assert code == 0, err
+    full = time.monotonic() - started
+
+    for trial in range(10):
+        mutate(corpus, rng, trial)
+        args = ["index", "--rebuild", "--jobs", "2"] if trial % 3 == 0 else ["index", "--jobs", "2"]
+        proc = searcher(index, corpus, *args)
+        time.sleep(rng.uniform(0.05, full * 0.9))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+
+        # The index opens and answers (from the old state or the new one).
+        opened = Index.open(index)
+        assert opened.doc_count() > 0
+        code, out, err = finish(searcher(index, corpus, "query", "trách nhiệm", "-n", "3"))
+        assert code == 0, err
+        assert len(out.splitlines()) == 3
+        assert "Traceback" not in err
+
+        # One more `searcher index` finishes the job.
+        code, _, err = finish(searcher(index, corpus, "index", "--jobs", "2"))
+        assert code == 0, err
+        assert_matches_corpus(index, corpus)
+
+    # Workers of killed runs noticed their parent was gone and left.
+    time.sleep(1.5)
+    leftovers = subprocess.run(["pgrep", "-f", str(index)], capture_output=True, text=True).stdout.split()
+    assert [pid for pid in leftovers if int(pid) != os.getpid()] == []
