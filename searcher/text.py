@@ -14,7 +14,9 @@ from functools import lru_cache
 
 # Zero-width and format characters that hide inside words in scraped pages.
 INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u00ad\ufeff\u2060\u180e\u2061\u2062\u2063\u2064")
-_SPECIAL_RE = re.compile("[\u200b-\u200f\u00ad\ufeff\u2060-\u2064\u180e\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+_SPECIAL_RE = re.compile(
+    "[\u200b-\u200f\u00ad\ufeff\u2060-\u2064\u180e\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ud800-\udfff]"
+)
 
 # The five Vietnamese tones as combining marks (NFD): grave, acute, tilde, hook, dot below.
 TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
@@ -47,6 +49,8 @@ def analysis_form(text: str) -> tuple[str, list[int] | None]:
             continue
         if ch.isspace():
             out = " "
+        elif "\ud800" <= ch <= "\udfff":
+            out = "\ufffd"  # a lone surrogate: undecodable bytes in a command-line argument
         else:
             out = unicodedata.normalize("NFKC", ch)
         chars.append(out)

@@ -1,0 +1,80 @@
+"""Property tests: arbitrary Unicode and query syntax never crash the analyzer or the
+parser, and every token's offsets slice the stored text exactly."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from searcher.analysis import analyze
+from searcher.errors import SearcherError
+from searcher.query import compile_query, parse
+from searcher.store import Index
+from searcher.text import canonical_tones, fold_accents, nfc
+from tests.conftest import CORPUS
+
+VIETNAMESE = "aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵĐÐ"
+SPECIAL = "\u200b\u200d\u00ad\ufeff\u00a0\u2009“”‘’–—…•_-'\".,;:!?()/\\\n\t ＶＩＥＴ̣̀́̉̃"
+text_strategy = st.text(
+    alphabet=st.one_of(st.sampled_from(VIETNAMESE + VIETNAMESE.upper() + SPECIAL), st.characters()),
+    max_size=120,
+)
+query_strategy = st.lists(
+    st.one_of(
+        st.sampled_from(['"', "(", ")", "-", "OR", "title:", "article:", " ", "sợ", "trách", "nhiệm", "so", "hoà", "Đà"]),
+        text_strategy,
+    ),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text_strategy)
+def test_every_unit_slices_the_stored_text(raw):
+    text = nfc(raw)
+    analysis = analyze(text)
+    for unit in analysis.syllables:
+        piece = text[unit.start : unit.end]
+        assert piece, unit
+        assert fold_accents(canonical_tones(piece).lower()) == fold_accents(unit.canon) or "\u0345" in piece or any(
+            unicodedata.category(ch) == "Cf" for ch in piece
+        ) or unicodedata.normalize("NFKC", piece) != piece
+    for unit in analysis.words + analysis.bigrams:
+        assert 0 <= unit.start < unit.end <= len(text)
+        assert unit.canon.count("_") == unit.folded.count("_")
+    starts = [u.start for u in analysis.syllables]
+    assert starts == sorted(starts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(query_strategy)
+def test_parser_never_raises_anything_but_a_user_error(text):
+    try:
+        parse(text)
+    except SearcherError as exc:
+        assert str(exc).startswith("nothing to search for")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query_strategy)
+def test_search_never_crashes_and_highlights_slice_the_text(seed_index, text):
+    index = Index.open(seed_index)
+    try:
+        results = index.search(text, limit=5)
+    except SearcherError:
+        return
+    for hit in results.hits:
+        for start, end in hit.highlights:
+            assert 0 <= start < end <= len(hit.text)
+            assert hit.text[start:end].strip() == hit.text[start:end]
+
+
+def test_corpus_paragraphs_round_trip_through_analysis():
+    from searcher.corpus import scan_corpus
+
+    for source in scan_corpus(CORPUS):
+        for paragraph in source.load().paragraphs:
+            for unit in analyze(paragraph).syllables:
+                assert canonical_tones(paragraph[unit.start : unit.end]).lower() == unit.canon
