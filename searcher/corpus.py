@@ -642,8 +642,9 @@ def extract(text: str, origin: str, known: _Meta | None = None) -> _Meta:
     dated = {i: _date_line(lines[i].text) for i in head}
     title_at = None
     if meta.title:
-        wanted = _fuzzy(meta.title)
-        title_at = next((i for i in head if _fuzzy(lines[i].text) == wanted), None)
+        title_at = _find_known_title(lines, head, meta.title)
+        if title_at is not None:
+            meta.title = lines[title_at].text  # the headline as the text prints it
     else:
         candidates = [i for i in head if not dated[i] and not _source_line(lines[i].text, at_end=False)]
         title_at = _pick_title(lines, candidates, dated)
@@ -701,6 +702,24 @@ def extract(text: str, origin: str, known: _Meta | None = None) -> _Meta:
         raise SearcherError(f"{origin}: no article text left after removing page chrome")
     meta.extra["paragraphs"] = tuple(paragraphs)
     return meta
+
+
+def _find_known_title(lines: list[_Line], head: list[int], title: str) -> int | None:
+    """The head line that prints a title known from JSON or HTML markup; a page title
+    with the site's name added (``Headline - Báo X``) finds the bare headline too."""
+    wanted = _fuzzy(title)
+    keys = {i: _fuzzy(lines[i].text) for i in head}
+    exact = next((i for i in head if keys[i] == wanted), None)
+    if exact is not None or not wanted:
+        return exact
+    return next(
+        (
+            i
+            for i in head
+            if _words(lines[i].text) >= 3 and len(keys[i]) >= 0.4 * len(wanted) and wanted.startswith(keys[i])
+        ),
+        None,
+    )
 
 
 def _is_body_text(line: str) -> bool:
@@ -768,8 +787,8 @@ def _take_metadata(lines: list[_Line], meta: _Meta) -> list[_Line]:
         if found and (meta.date is None or meta.date == found[0]):
             drop.add(i)
             meta.date = found[0]
-            if found[1]:
-                meta.author = meta.author or found[1]
+            if found[1] and i < 3:  # "Hương Ly 22/10/2023": a name by the date under the headline
+                meta.author = meta.author or found[1]  # (at the end, "Hà Nội, 5/1/2024" is a place)
             break
     # Source lines: a "Nguồn …: URL" line anywhere, the shorter forms at the end.
     for i in range(n):
@@ -851,8 +870,17 @@ def _article(article_id: str, meta: _Meta, data: bytes) -> Article:
     )
 
 
+_HTML_START_RE = re.compile(rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.IGNORECASE | re.DOTALL)
+
+
 def parse_article(article_id: str, data: bytes, origin: str) -> Article:
-    """Decode, clean and split one scraped ``.txt`` article; ``origin`` names it in errors."""
+    """Decode, clean and split one scraped ``.txt`` article; ``origin`` names it in errors.
+
+    A page saved as ``.txt`` with its HTML (it starts with ``<html`` or a doctype) is read
+    as a web page.
+    """
+    if _HTML_START_RE.match(data[:2000]):
+        return parse_html(article_id, data, origin)
     text = decode_bytes(data, origin)
     return _article(article_id, extract(text, origin), data)
 
@@ -876,6 +904,9 @@ def parse_html(article_id: str, data: bytes, origin: str) -> Article:
                 include_tables=True,
                 favor_recall=recall,
                 deduplicate=False,  # True would drop text seen in *other* pages too
+                # The page's own publication date, not a guess from its text: a dateline
+                # in the text is read later if the page has no date in its markup.
+                date_extraction_params={"extensive_search": False, "original_date": True},
             )
         except Exception as exc:  # lxml and trafilatura raise many kinds on broken pages
             raise SearcherError(f"{origin}: cannot read the web page ({exc.__class__.__name__})") from None

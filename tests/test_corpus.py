@@ -837,3 +837,28 @@ def test_query_start_up_imports_neither_trafilatura_nor_charset_normalizer():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_a_title_with_the_site_name_added_finds_the_printed_headline(tmp_path):
+    record = {
+        "id": "a",
+        "title": "Cán bộ dám nghĩ, dám làm - Báo Bình Thuận điện tử",
+        "text": "\n\n".join(["Thời sự", "Cán bộ dám nghĩ, dám làm", BODY_1]),
+    }
+    article = read_article(write(tmp_path / "a.json", json.dumps(record, ensure_ascii=False)))
+    assert article.title == "Cán bộ dám nghĩ, dám làm"
+    assert article.paragraphs == ("Cán bộ dám nghĩ, dám làm", BODY_1)
+
+
+def test_html_saved_as_txt_is_read_as_a_web_page(tmp_path):
+    page = PAGE.format(body_1=BODY_1, body_2=BODY_2, body_3=BODY_3)
+    article = read_article(write(tmp_path / "saved.txt", page))
+    assert article.title == "Chữa căn bệnh “sợ trách nhiệm” – cách làm từ Bình Thuận"
+    assert BODY_2 in article.paragraphs
+    assert not any("<" in p for p in article.paragraphs)
+
+
+def test_a_place_by_the_date_at_the_end_is_not_an_author(tmp_path):
+    article = read_article(write(tmp_path / "a.txt", article_text("Cán bộ dám nghĩ, dám làm", BODY_1, "Hà Nội, ngày 5/1/2024")))
+    assert (article.date, article.author) == ("2024-01-05", None)
+    assert article.paragraphs == ("Cán bộ dám nghĩ, dám làm", BODY_1)
