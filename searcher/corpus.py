@@ -787,8 +787,10 @@ def _take_metadata(lines: list[_Line], meta: _Meta) -> list[_Line]:
         if found and (meta.date is None or meta.date == found[0]):
             drop.add(i)
             meta.date = found[0]
-            if found[1] and i < 3:  # "Hương Ly 22/10/2023": a name by the date under the headline
-                meta.author = meta.author or found[1]  # (at the end, "Hà Nội, 5/1/2024" is a place)
+            # "Hương Ly 22/10/2023" under the headline names the author; at the end of the
+            # body, "Hà Nội, ngày 5/1/2024" names a place.
+            if found[1] and not any(_is_body_text(ln.text) for ln in lines[:i]):
+                meta.author = meta.author or found[1]
             break
     # Source lines: a "Nguồn …: URL" line anywhere, the shorter forms at the end.
     for i in range(n):
