@@ -377,7 +377,7 @@ TAIL_MARKERS = (
     "đừng bỏ lỡ", "có thể bạn quan tâm", "bạn có thể quan tâm", "có thể bạn muốn xem",
     "tin mới", "tin mới nhất", "mới nhất", "tin mới cập nhật", "tin nổi bật", "nổi bật",
     "đọc nhiều", "đọc nhiều nhất", "xem nhiều", "xem nhiều nhất", "tin đọc nhiều", "tin xem nhiều",
-    "tin tiêu điểm", "tiêu điểm", "tin nóng", "bình luận", "ý kiến", "ý kiến bạn đọc",
+    "tin tiêu điểm", "tiêu điểm", "tin nóng", "bình luận", "ý kiến bạn đọc",
     "gửi bình luận", "viết bình luận", "gửi ý kiến", "chia sẻ ý kiến", "tags", "tag", "từ khóa", "từ khoá",
 )
 # Lines that begin a tail whatever follows on the same line.
@@ -401,6 +401,8 @@ CHROME_PATTERNS = (
     re.compile(r"(?:>{2,}|»|›|⇒|=>|→)\s*\S.*"),  # related links: ">> Giải pháp …"
     re.compile(r"(?:\(\*\)\s*)?(?:không|nghiêm cấm|cấm)\s.{0,40}sao chép.*"),  # copy notices
     re.compile(r"cập nhật(?: lúc)?\s*:?\s*"),
+    re.compile(r"[^>»›]{1,40}(?:\s(?:>|»|›)\s[^>»›]{1,40})+"),  # breadcrumbs: "Trang chủ > Chính trị"
+    re.compile(r"(?:ảnh|nguồn ảnh|ảnh minh họa|ảnh minh hoạ|ảnh tư liệu|ảnh chụp màn hình)(?:\s*:\s*(?:\S+\s*){1,8})?"),
 )
 # Image file names (and image URLs) standing alone on a line.
 IMAGE_LINE_RE = re.compile(r"\S+\.(?:jpe?g|png|gif|webp|bmp|tiff?|svg|heic|avif)(?:\?\S*)?", re.IGNORECASE)

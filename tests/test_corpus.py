@@ -285,16 +285,11 @@ def test_tone_marks_are_kept_as_written(seeds):
     assert any("“dĩ hòa vi quý”" in p for p in seeds["002"].paragraphs)
 
 
-def test_bundled_corpus_has_no_food_poisoning_hit(tmp_path):
-    from click.testing import CliRunner
-
-    from searcher.cli import cli
-
-    result = CliRunner().invoke(
-        cli, ["--index", str(tmp_path / "index"), "--corpus", str(CORPUS), "query", "ngộ độc thực phẩm", "--json"]
-    )
+def test_bundled_corpus_has_no_food_poisoning_hit(run):
+    result = run("query", "ngộ độc thực phẩm", "--json")
     assert result.exit_code == 1, result.output
     assert '"type": "hit"' not in result.output
+    assert run("query", "sợ trách nhiệm", "--json").exit_code == 0  # the same index does answer
 
 
 # ---------------------------------------------------------------------------------------
@@ -862,3 +857,22 @@ def test_a_place_by_the_date_at_the_end_is_not_an_author(tmp_path):
     article = read_article(write(tmp_path / "a.txt", article_text("Cán bộ dám nghĩ, dám làm", BODY_1, "Hà Nội, ngày 5/1/2024")))
     assert (article.date, article.author) == ("2024-01-05", None)
     assert article.paragraphs == ("Cán bộ dám nghĩ, dám làm", BODY_1)
+
+
+def test_breadcrumbs_and_photo_credits_are_chrome(tmp_path):
+    text = article_text(
+        "Trang chủ > Chính trị > Xây dựng Đảng",
+        "Cán bộ dám nghĩ, dám làm",
+        BODY_1,
+        "Ảnh: Thanh Hà",
+        "Ảnh minh họa",
+        BODY_2,
+    )
+    article = read_article(write(tmp_path / "a.txt", text))
+    assert article.paragraphs == ("Cán bộ dám nghĩ, dám làm", BODY_1, BODY_2)
+
+
+def test_a_sentence_about_photos_is_body(tmp_path):
+    sentence = "Ảnh: nhiều người dân đã đến xem triển lãm tư liệu về lịch sử Đảng bộ tỉnh trong những ngày qua."
+    article = read_article(write(tmp_path / "a.txt", article_text("Cán bộ dám nghĩ, dám làm", BODY_1, sentence)))
+    assert article.paragraphs == ("Cán bộ dám nghĩ, dám làm", BODY_1, sentence)
