@@ -10,6 +10,7 @@ Invariant: for every unit, ``text[unit.start:unit.end]`` is the stored text it c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterator, NamedTuple
 
@@ -35,6 +36,12 @@ class Analysis:
     syllables: tuple[Unit, ...]
     words: tuple[Unit, ...]
     bigrams: tuple[Unit, ...]
+    # Phrase positions of the syllables: punctuation between two syllables leaves a gap,
+    # so "chức trách, nhiệm vụ" does not match the phrase "trách nhiệm".
+    positions: tuple[int, ...] = ()
+
+
+_JOINING_GAP = re.compile(r"[\s\-\u2010\u2011]+")
 
 
 def _forms(syllable: str) -> tuple[str, str]:
@@ -58,11 +65,16 @@ def analyze(text: str, words: bool = True) -> Analysis:
         syllables.append(Unit(*stored(m.start(), m.end()), canon, folded))
 
     bigrams = []
+    positions = [0] * len(matches)
     for i in range(1, len(matches)):
-        # Only syllables separated by spaces alone make a bigram: not across punctuation.
-        if form[matches[i - 1].end() : matches[i].start()].isspace():
+        # Syllables separated by spaces or a hyphen are adjacent: they make a bigram and
+        # consecutive phrase positions. Any other punctuation between them is a boundary.
+        if _JOINING_GAP.fullmatch(form, matches[i - 1].end(), matches[i].start()):
             a, b = syllables[i - 1], syllables[i]
             bigrams.append(Unit(a.start, b.end, f"{a.canon}_{b.canon}", f"{a.folded}_{b.folded}"))
+            positions[i] = positions[i - 1] + 1
+        else:
+            positions[i] = positions[i - 1] + 2
 
     word_units: list[Unit] = []
     if words and matches:
@@ -87,7 +99,7 @@ def analyze(text: str, words: bool = True) -> Analysis:
                     )
                 )
             i = j
-    return Analysis(tuple(syllables), tuple(word_units), tuple(bigrams))
+    return Analysis(tuple(syllables), tuple(word_units), tuple(bigrams), tuple(positions))
 
 
 UNITS = ("syllables", "words", "bigrams")
@@ -132,7 +144,8 @@ class VietnameseTokenizer(Tokenizer):
             analysis = analyze(nfc(value), words=self.unit == "words")
         units = getattr(analysis, self.unit)
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for pos, unit in enumerate(units):
+        places = analysis.positions if self.unit == "syllables" else range(len(units))
+        for pos, unit in zip(places, units):
             token.text = unit.folded if self.folded else unit.canon
             token.boost = 1.0
             token.stopped = False

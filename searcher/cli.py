@@ -194,6 +194,18 @@ after "--": searcher query -- '-"nêu gương" trách nhiệm'.
     help="Colour highlights (NO_COLOR is honoured by auto).",
 )
 @click.option("--article", help="Only paragraphs of this article id.")
+@click.option("-C", "--context", default=0, type=click.IntRange(min=0), help="Show N paragraphs around each hit.")
+@click.option(
+    "--group",
+    "group",
+    is_flag=False,
+    flag_value=3,
+    default=0,
+    type=click.IntRange(min=0),
+    metavar="[N]",
+    help="Group by article: best articles first, up to N (default 3) paragraphs each; -n counts articles.",
+)
+@click.option("--explain", is_flag=True, help="Print how the query was parsed (to stderr), then search.")
 @click.option("--since", callback=_date_option, metavar="DATE", help="Articles dated on or after DATE.")
 @click.option("--until", callback=_date_option, metavar="DATE", help="Articles dated on or before DATE.")
 @click.option(
@@ -203,7 +215,9 @@ after "--": searcher query -- '-"nêu gương" trách nhiệm'.
     help="One query per line (text, or JSON {\"id\", \"query\"}); JSON Lines out.",
 )
 @click.pass_obj
-def query_command(settings: Settings, words, limit, offset, json_output, color, article, since, until, batch):
+def query_command(
+    settings: Settings, words, limit, offset, json_output, color, article, context, group, explain, since, until, batch
+):
     query = " ".join(words) if words else None
     if (query is None) == (batch is None):
         raise click.UsageError("give a QUERY or --batch FILE (one of the two)")
@@ -219,7 +233,12 @@ def query_command(settings: Settings, words, limit, offset, json_output, color, 
                 f"Warning: {settings.corpus} has changed since the last index; run `searcher index` to update it",
                 err=True,
             )
-    options = dict(limit=limit, offset=offset, article=article, since=since, until=until)
+    options = dict(limit=limit, offset=offset, article=article, since=since, until=until, context=context, group=group)
+    if explain and query is not None:
+        from searcher.query import explain as explain_query
+
+        with index.searcher() as searcher:
+            click.echo(explain_query(query, searcher.reader()), err=True)
     out = sys.stdout
     if batch is not None:
         sys.exit(_run_batch(index, batch, out, options))
@@ -239,6 +258,8 @@ def query_command(settings: Settings, words, limit, offset, json_output, color, 
         console = Console(file=out, force_terminal=colored or None, no_color=not colored, highlight=False)
         output.write_rich(results, console, color=colored)
     out.flush()
+    if results.suggestion and mode != "json":
+        click.echo(f"Did you mean: {results.suggestion}?", err=True)
     sys.exit(EXIT_HITS if results.hits else EXIT_NO_HITS)
 
 
@@ -261,7 +282,8 @@ def _run_batch(index, lines, out, options) -> int:
                 text = str(record["query"])
                 query_id = record.get("id", number)
             except (ValueError, KeyError, TypeError):
-                raise SearcherError(f"batch line {number}: not a JSON object with a \"query\"") from None
+                click.echo(f'Error: batch line {number}: not a JSON object with a "query"', err=True)
+                continue
         try:
             results = index.search(text, **options)
         except SearcherError as exc:

@@ -48,6 +48,13 @@ def hit_record(hit: Hit, query: str, query_id=None) -> dict:
         text=hit.text,
         highlights=[list(span) for span in hit.highlights],
     )
+    if hit.duplicates:
+        record["duplicates"] = hit.duplicates
+    if hit.group is not None:
+        record["group"] = hit.group
+    if hit.before or hit.after:
+        record["before"] = [{"paragraph": c.paragraph, "text": c.text} for c in hit.before]
+        record["after"] = [{"paragraph": c.paragraph, "text": c.text} for c in hit.after]
     return record
 
 
@@ -61,6 +68,8 @@ def summary_record(results: Results, query_id=None) -> dict:
         returned=len(results.hits),
         elapsed_ms=results.elapsed_ms,
     )
+    if results.suggestion:
+        record["suggestion"] = results.suggestion
     return record
 
 
@@ -86,11 +95,22 @@ def marked(text: str, spans, start: str, end: str) -> str:
 
 
 def write_tsv(results: Results, out: IO[str], color: bool = False) -> None:
-    """rank, score, article, paragraph, date, title, text: one line per hit, never wrapped."""
+    """rank, score, article, paragraph, date, title, text: one line per hit, never wrapped.
+
+    Context paragraphs (``-C``) are lines of their own whose rank and score are ``-``.
+    """
+
+    def line(rank: str, score: str, hit: Hit, paragraph: int, text: str) -> str:
+        fields = [rank, score, hit.article, str(paragraph), hit.date or "", hit.title, text]
+        return "\t".join(_one_line(f) for f in fields) + "\n"
+
     for hit in results.hits:
+        for c in hit.before:
+            out.write(line("-", "-", hit, c.paragraph, c.text))
         text = marked(hit.text, hit.highlights, *HIGHLIGHT_ANSI) if color else hit.text
-        fields = [str(hit.rank), f"{hit.score:.3f}", hit.article, str(hit.paragraph), hit.date or "", hit.title, text]
-        out.write("\t".join(_one_line(f) for f in fields) + "\n")
+        out.write(line(str(hit.rank), f"{hit.score:.3f}", hit, hit.paragraph, text))
+        for c in hit.after:
+            out.write(line("-", "-", hit, c.paragraph, c.text))
 
 
 def snippet(text: str, spans, width: int = SNIPPET_CHARS) -> tuple[str, list[tuple[int, int]], int]:
@@ -113,30 +133,56 @@ def snippet(text: str, spans, width: int = SNIPPET_CHARS) -> tuple[str, list[tup
     return text[start:end], inside, start
 
 
-def write_rich(results: Results, console, color: bool = True) -> None:
-    """Title, article id, paragraph and score per hit, then the highlighted snippet."""
+def _rich_header(hit: Hit, with_title: bool):
     from rich.text import Text
 
-    for hit in results.hits:
-        header = Text()
-        header.append(f"{hit.rank}. ", style="bold")
+    header = Text()
+    header.append(f"{hit.rank}. ", style="bold")
+    if with_title:
         header.append(hit.title or hit.article, style="bold cyan")
-        meta = [hit.article, f"¶{hit.paragraph}"]
-        if hit.date:
-            meta.append(hit.date)
-        if hit.author:
-            meta.append(hit.author)
-        meta.append(f"score {hit.score:.2f}")
-        header.append("  " + " · ".join(meta), style="dim")
-        console.print(header)
-        window, spans, start = snippet(hit.text, hit.highlights)
-        body = Text(("…" if start > 0 else "") + window + ("…" if start + len(window) < len(hit.text) else ""))
-        shift = 1 if start > 0 else 0
+        header.append("  ")
+    meta = [hit.article, f"¶{hit.paragraph}"]
+    if with_title and hit.date:
+        meta.append(hit.date)
+    if with_title and hit.author:
+        meta.append(hit.author)
+    meta.append(f"score {hit.score:.2f}")
+    if hit.duplicates:
+        meta.append(f"+{hit.duplicates} identical")
+    header.append(" · ".join(meta), style="dim")
+    return header
+
+
+def write_rich(results: Results, console, color: bool = True) -> None:
+    """Title, article id, paragraph and score per hit, then the highlighted snippet.
+
+    Grouped hits get their article's title once, above its paragraphs.
+    """
+    from rich.text import Text
+
+    current_group = None
+    for hit in results.hits:
+        if hit.group is not None and hit.group != current_group:
+            current_group = hit.group
+            title = Text(f"{hit.group}. ", style="bold")
+            title.append(hit.title or hit.article, style="bold cyan")
+            title.append("  " + " · ".join(x for x in (hit.article, hit.date, hit.author) if x), style="dim")
+            console.print(title)
+        indent = "   " if hit.group is not None else ""
+        if hit.group is not None:
+            console.print(Text(indent) + _rich_header(hit, with_title=False))
+        else:
+            console.print(_rich_header(hit, with_title=True))
+        for c in hit.before:
+            console.print(Text(f"{indent}¶{c.paragraph} {c.text}", style="dim"))
+        window, spans, start = snippet(hit.text, hit.highlights) if not (hit.before or hit.after) else (hit.text, list(hit.highlights), 0)
+        prefix = indent + ("…" if start > 0 else "")
+        body = Text(prefix + window + ("…" if start + len(window) < len(hit.text) else ""))
         for s, e in spans:
-            body.stylize("bold yellow reverse" if color else "bold underline", s + shift, e + shift)
+            body.stylize("bold yellow reverse" if color else "bold underline", s + len(prefix), e + len(prefix))
         console.print(body)
+        for c in hit.after:
+            console.print(Text(f"{indent}¶{c.paragraph} {c.text}", style="dim"))
         console.print()
     shown = len(results.hits)
-    console.print(
-        Text(f"{shown} of {results.total} paragraphs · {results.elapsed_ms:.0f} ms", style="dim")
-    )
+    console.print(Text(f"{shown} of {results.total} paragraphs · {results.elapsed_ms:.0f} ms", style="dim"))

@@ -331,3 +331,34 @@ def compile_query(text: str, reader) -> Compiled:
     query = wq.AndMaybe(required, wq.Or(optional)) if optional else required
     compiler.compiled.query = query
     return compiler.compiled
+
+
+def describe(node) -> str:
+    """The syntax tree in a readable form, for ``--explain``."""
+    if isinstance(node, Terms):
+        return "words(" + " ".join(node.syllables) + ")"
+    if isinstance(node, Phrase):
+        return 'phrase("' + " ".join(node.syllables) + '")'
+    if isinstance(node, Field):
+        inner = node.node if isinstance(node.node, str) else describe(node.node)
+        return f"{node.name}:{inner}"
+    if isinstance(node, Not):
+        return f"NOT {describe(node.node)}"
+    if isinstance(node, AllOf):
+        return "ALL(" + ", ".join(describe(n) for n in node.nodes) + ")"
+    if isinstance(node, AnyOf):
+        return "ANY(" + " | ".join(describe(n) for n in node.nodes) + ")"
+    return repr(node)
+
+
+def explain(text: str, reader) -> str:
+    """What ``text`` means: its syntax tree, accent mode and the Whoosh query built."""
+    compiled = compile_query(text, reader)
+    return "\n".join(
+        [
+            f"query:    {text}",
+            f"parsed:   {describe(parse(text))}",
+            f"accents:  {'none typed: any accents match' if compiled.accentless else 'exact accents rank first'}",
+            f"whoosh:   {compiled.query}",
+        ]
+    )

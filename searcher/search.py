@@ -9,6 +9,17 @@ from whoosh import query as wq
 
 from searcher.analysis import analyze
 from searcher.query import Compiled, compile_query
+from searcher.text import canonical_tones
+
+SUGGEST_BELOW = 3  # a query with fewer matches than this gets a "Did you mean"
+
+
+@dataclass(frozen=True)
+class Context:
+    """A neighbouring paragraph shown around a hit (``-C N``)."""
+
+    paragraph: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -25,6 +36,10 @@ class Hit:
     url: str | None
     text: str
     highlights: tuple[tuple[int, int], ...]
+    duplicates: int = 0  # identical paragraphs (in other articles) folded into this hit
+    group: int | None = None  # with grouping: the rank of this hit's article
+    before: tuple[Context, ...] = ()
+    after: tuple[Context, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,7 @@ class Results:
     hits: tuple[Hit, ...]
     total: int
     elapsed_ms: float
+    suggestion: str | None = None  # a corrected query, when this one finds little
 
 
 def highlight_spans(text: str, compiled: Compiled) -> tuple[tuple[int, int], ...]:
@@ -65,6 +81,47 @@ def _none_if_empty(value):
     return value or None
 
 
+def _duplicate_key(text: str) -> str:
+    return " ".join(canonical_tones(text).lower().split())
+
+
+def _unique_hits(searcher, query, filter_query, wanted: int):
+    """Top hits with repeated identical paragraphs collapsed into the first (best) one.
+
+    Returns ``(hits, duplicate counts, total matches)``; fetches more until ``wanted``
+    distinct paragraphs are found or the matches run out.
+    """
+    window = wanted * 2 + 10
+    while True:
+        results = searcher.search(query, limit=window, filter=filter_query)
+        seen: dict[str, int] = {}
+        unique, counts = [], []
+        for hit in results:
+            key = _duplicate_key(hit["text"])
+            if key in seen:
+                counts[seen[key]] += 1
+                continue
+            seen[key] = len(unique)
+            unique.append(hit)
+            counts.append(0)
+        if len(unique) >= wanted or results.scored_length() < window:
+            return unique[:wanted], counts[:wanted], len(results)
+        window *= 4
+
+
+def _context(searcher, article: str, paragraph: int, size: int) -> tuple[tuple[Context, ...], tuple[Context, ...]]:
+    if size <= 0:
+        return (), ()
+    around = []
+    for number in range(max(1, paragraph - size), paragraph + size + 1):
+        if number == paragraph:
+            continue
+        stored = searcher.document(pid=f"{article}#{number}")
+        if stored:
+            around.append(Context(number, stored["text"]))
+    return tuple(c for c in around if c.paragraph < paragraph), tuple(c for c in around if c.paragraph > paragraph)
+
+
 def search(
     index,
     text: str,
@@ -73,8 +130,15 @@ def search(
     article: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    context: int = 0,
+    group: int = 0,
 ) -> Results:
-    """Run the query ``text`` on ``index``; hits ``offset+1 … offset+limit`` by score."""
+    """Run the query ``text`` on ``index``: hits ``offset+1 … offset+limit`` by score.
+
+    ``context`` adds that many neighbouring paragraphs before and after each hit;
+    ``group`` > 0 orders hits by article (best article first) with at most ``group``
+    paragraphs per article, and ``limit``/``offset`` then count articles.
+    """
     started = time.perf_counter()
     with index.searcher() as searcher:
         compiled = compile_query(text, searcher.reader())
@@ -84,10 +148,27 @@ def search(
         if since or until:
             filters.append(wq.TermRange("date", since or "0000", (until or "9999") + "\uffff"))
         filter_query = wq.And(filters) if filters else None
-        results = searcher.search(compiled.query, limit=offset + limit, filter=filter_query)
+        wanted = (offset + limit) * (group * 4 if group else 1)
+        found, counts, total = _unique_hits(searcher, compiled.query, filter_query, wanted)
+        picked = list(zip(found, counts))
+        groups: dict[str, int] = {}
+        if group:
+            by_article: dict[str, list] = {}
+            for hit, count in picked:
+                by_article.setdefault(hit["article"], [])
+                if len(by_article[hit["article"]]) < group:
+                    by_article[hit["article"]].append((hit, count))
+            chosen = list(by_article)[offset : offset + limit]
+            groups = {a: n for n, a in enumerate(chosen, start=offset + 1)}
+            picked = [pair for a in chosen for pair in by_article[a]]
+            first_rank = 1
+        else:
+            picked = picked[offset : offset + limit]
+            first_rank = offset + 1
         hits = []
-        for rank, hit in enumerate(results[offset : offset + limit], start=offset + 1):
+        for rank, (hit, duplicates) in enumerate(picked, start=first_rank):
             stored = hit.fields()
+            before, after = _context(searcher, stored["article"], stored["para"], context)
             hits.append(
                 Hit(
                     rank=rank,
@@ -100,12 +181,21 @@ def search(
                     url=_none_if_empty(stored.get("url")),
                     text=stored["text"],
                     highlights=highlight_spans(stored["text"], compiled),
+                    duplicates=duplicates,
+                    group=groups.get(stored["article"]),
+                    before=before,
+                    after=after,
                 )
             )
-        total = len(results)
+        suggestion = None
+        if total < SUGGEST_BELOW:
+            from searcher.suggest import suggest
+
+            suggestion = suggest(text, searcher, filter_query, total)
     return Results(
         query=text,
         hits=tuple(hits),
         total=total,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+        suggestion=suggestion,
     )

@@ -61,7 +61,8 @@ def test_whoosh_tokenizer_carries_offsets():
         (t.text, t.pos, text[t.startchar : t.endchar])
         for t in VietnameseTokenizer("syllables")(text, positions=True, chars=True)
     ]
-    assert tokens[:3] == [("bệnh", 0, "Bệnh"), ("sợ", 1, "sợ"), ("trách", 2, "trách")]
+    # The quote between "Bệnh" and "sợ" leaves a position gap: no phrase spans it.
+    assert tokens[:3] == [("bệnh", 0, "Bệnh"), ("sợ", 2, "sợ"), ("trách", 3, "trách")]
     words = [t.text for t in VietnameseTokenizer("words")(text)]
     assert words == ["bệnh", "sợ", "trách_nhiệm", "ở", "bình_thuận"]
     folded = [t.text for t in VietnameseTokenizer("words", folded=True)(text)]
@@ -69,6 +70,17 @@ def test_whoosh_tokenizer_carries_offsets():
 
 
 @pytest.mark.parametrize("word", ["ở", "in", "to", "an", "không", "và", "là", "a"])
+def test_phrases_do_not_span_punctuation_but_do_span_hyphens():
+    positions = dict(
+        (t.text, t.pos)
+        for t in VietnameseTokenizer("syllables")("chức trách, nhiệm vụ Rịa-Vũng Tàu", positions=True)
+    )
+    assert positions["nhiệm"] - positions["trách"] == 2
+    assert positions["vũng"] - positions["rịa"] == 1
+    bigrams = [t.text for t in VietnameseTokenizer("bigrams")("chức trách, nhiệm vụ Rịa-Vũng Tàu")]
+    assert "trách_nhiệm" not in bigrams and "rịa_vũng" in bigrams
+
+
 def test_no_stop_words_and_one_letter_words_kept(word):
     text = f"Người dân {word} đây"
     assert word in [u.canon for u in analyze(text).syllables]

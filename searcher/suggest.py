@@ -1,0 +1,100 @@
+"""“Did you mean”: a corrected query from the index's own vocabulary.
+
+Two mistakes are common: a query typed without accents whose accented form would find
+more, and a typo. Each query syllable gets candidates — its accented variants from the
+syllable vocabulary (same folded form), or the known syllables one or two edits away
+when it is not in the vocabulary at all — and the sequence whose syllables and adjacent
+pairs are most frequent in the index wins. It is offered only if it finds more.
+"""
+
+from __future__ import annotations
+
+import math
+
+from searcher.query import compile_query
+from searcher.text import SYLLABLE_RE, canonical_syllable, fold_accents, has_accents, normalize_query
+
+MAX_CANDIDATES = 8
+
+
+def _variants_by_fold(reader) -> dict[str, list[str]]:
+    variants: dict[str, list[str]] = {}
+    for term in reader.lexicon("syl"):
+        text = term.decode("utf-8")
+        variants.setdefault(fold_accents(text), []).append(text)
+    return variants
+
+
+def _candidates(syllable: str, reader, variants, accentless: bool) -> list[str]:
+    canon = canonical_syllable(syllable).lower()
+    known = reader.doc_frequency("syl", canon) > 0
+    if accentless:
+        folded = fold_accents(canon)
+        found = variants.get(folded, [])
+        for distance in (1, 2):
+            if found:
+                break
+            for near in reader.terms_within("fold", folded, distance):
+                found.extend(variants.get(near, []))
+    elif known:
+        return [canon]
+    else:
+        found = []
+        for distance in (1, 2):
+            found = [t for t in reader.terms_within("syl", canon, distance) if t != canon]
+            if found:
+                break
+    if not found:
+        return [canon]
+    found.sort(key=lambda t: -reader.doc_frequency("syl", t))
+    return found[:MAX_CANDIDATES]
+
+
+def _best_sequence(columns: list[list[str]], reader) -> list[str]:
+    """Viterbi over candidate syllables: unigram and bigram document frequencies."""
+
+    def unigram(term: str) -> float:
+        return math.log1p(reader.doc_frequency("syl", term))
+
+    def bigram(a: str, b: str) -> float:
+        return 2.0 * math.log1p(reader.doc_frequency("big", f"{a}_{b}"))
+
+    best = {t: (unigram(t), [t]) for t in columns[0]}
+    for column in columns[1:]:
+        step = {}
+        for term in column:
+            score, path = max(
+                ((prev_score + bigram(prev, term), prev_path) for prev, (prev_score, prev_path) in best.items()),
+                key=lambda item: item[0],
+            )
+            step[term] = (score + unigram(term), path + [term])
+        best = step
+    return max(best.values(), key=lambda item: item[0])[1]
+
+
+def suggest(text: str, searcher, filter_query, total: int) -> str | None:
+    """A better query than ``text`` (which found ``total`` paragraphs), or ``None``."""
+    form = normalize_query(text)
+    matches = list(SYLLABLE_RE.finditer(form))
+    if not matches:
+        return None
+    reader = searcher.reader()
+    accentless = not has_accents(form)
+    variants = _variants_by_fold(reader) if accentless else {}
+    columns = [_candidates(m.group(0), reader, variants, accentless) for m in matches]
+    chosen = _best_sequence(columns, reader)
+    pieces, last = [], 0
+    for match, syllable in zip(matches, chosen):
+        pieces.append(form[last : match.start()])
+        pieces.append(syllable)
+        last = match.end()
+    pieces.append(form[last:])
+    candidate = "".join(pieces)
+    if candidate.lower() == form.lower():
+        return None
+    try:
+        better = searcher.search(compile_query(candidate, reader).query, limit=1, filter=filter_query)
+    except Exception:
+        return None
+    # An accentless query is shown its accented form as long as that finds something.
+    return candidate if len(better) > total or (accentless and len(better) > 0) else None
