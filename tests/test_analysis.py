@@ -69,7 +69,6 @@ def test_whoosh_tokenizer_carries_offsets():
     assert folded == ["benh", "so", "trach_nhiem", "o", "binh_thuan"]
 
 
-@pytest.mark.parametrize("word", ["ở", "in", "to", "an", "không", "và", "là", "a"])
 def test_phrases_do_not_span_punctuation_but_do_span_hyphens():
     positions = dict(
         (t.text, t.pos)
@@ -81,6 +80,7 @@ def test_phrases_do_not_span_punctuation_but_do_span_hyphens():
     assert "trách_nhiệm" not in bigrams and "rịa_vũng" in bigrams
 
 
+@pytest.mark.parametrize("word", ["ở", "in", "to", "an", "không", "và", "là", "a"])
 def test_no_stop_words_and_one_letter_words_kept(word):
     text = f"Người dân {word} đây"
     assert word in [u.canon for u in analyze(text).syllables]
