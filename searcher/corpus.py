@@ -35,7 +35,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -601,7 +601,7 @@ class _Meta:
     author: str | None = None
     url: str | None = None
     source: str | None = None
-    extra: dict = field(default_factory=dict)
+    paragraphs: tuple[str, ...] = ()
 
 
 def _split_lines(text: str) -> list[_Line]:
@@ -624,15 +624,14 @@ def _short_title(line: str, limit: int = 20) -> str:
 
 
 def extract(text: str, origin: str, known: _Meta | None = None) -> _Meta:
-    """Clean the text of one article and pull out its metadata; ``extra['paragraphs']``
-    holds the body. ``known`` metadata (from JSON fields or HTML tags) wins over lines."""
+    """Clean the text of one article: its metadata and paragraphs. ``known`` metadata (from
+    JSON fields or HTML markup) wins over what the lines say."""
     known = known or _Meta()
     lines = _split_lines(text)
     if not lines:
         raise SearcherError(f"{origin}: no article text")
     meta = _Meta(known.title, known.date, known.author, known.url, known.source)
 
-    # The body starts at the first long line (or the first plain line if none is long).
     def plain(i: int) -> bool:
         line = lines[i].text
         return not (_is_chrome(line) or _is_tail_marker(line) or _is_inline_marker(line))
@@ -696,13 +695,10 @@ def extract(text: str, origin: str, known: _Meta | None = None) -> _Meta:
         raise SearcherError(f"{origin}: no article text left after removing page chrome")
     if meta.title:
         # The headline is paragraph 1 (once): a search for its words lands on it.
-        paragraphs = [meta.title, *body]
-    elif body:
-        paragraphs = body
-        meta.title = _short_title(body[0])
+        meta.paragraphs = (meta.title, *body)
     else:
-        raise SearcherError(f"{origin}: no article text left after removing page chrome")
-    meta.extra["paragraphs"] = tuple(paragraphs)
+        meta.paragraphs = tuple(body)
+        meta.title = _short_title(body[0])
     return meta
 
 
@@ -865,7 +861,7 @@ def _article(article_id: str, meta: _Meta, data: bytes) -> Article:
     return Article(
         id=article_id,
         title=meta.title or "",
-        paragraphs=meta.extra["paragraphs"],
+        paragraphs=meta.paragraphs,
         date=meta.date,
         author=meta.author,
         url=meta.url,
@@ -958,7 +954,7 @@ def _optional_str(record: dict, name: str, origin: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise SearcherError(f"{origin}: \"{name}\" must be a string")
-    value = normalize_line(value)
+    value = normalize_line(repair_legacy_encoding(value)[0])
     return value or None
 
 

@@ -809,7 +809,7 @@ def test_one_bad_file_does_not_stop_the_others(tmp_path):
         ("SourceError", "c.json"),  # ... a .json must be parsed to learn its id
         ("Source", "d.txt"),
     ]
-    assert "c.json: not valid JSON" in str(found[2])
+    assert isinstance(found[2], SourceError) and "c.json: not valid JSON" in str(found[2])
     check_sample(found[0].load())
     with pytest.raises(SearcherError, match=r"b\.txt: binary file"):
         found[1].load()
@@ -876,3 +876,10 @@ def test_a_sentence_about_photos_is_body(tmp_path):
     sentence = "Ảnh: nhiều người dân đã đến xem triển lãm tư liệu về lịch sử Đảng bộ tỉnh trong những ngày qua."
     article = read_article(write(tmp_path / "a.txt", article_text("Cán bộ dám nghĩ, dám làm", BODY_1, sentence)))
     assert article.paragraphs == ("Cán bộ dám nghĩ, dám làm", BODY_1, sentence)
+
+
+def test_json_fields_in_tcvn3_are_converted_too(tmp_path):
+    record = {"id": "a", "title": "Céng hoµ x· héi chñ nghÜa ViÖt Nam", "text": "§éc lËp - Tù do - H¹nh phóc", "author": "Thµnh Trung"}
+    article = read_article(write(tmp_path / "a.json", json.dumps(record, ensure_ascii=False)))
+    assert (article.title, article.author) == ("Cộng hoà xã hội chủ nghĩa Việt Nam", "Thành Trung")
+    assert article.paragraphs == ("Cộng hoà xã hội chủ nghĩa Việt Nam", "Độc lập - Tự do - Hạnh phúc")
