@@ -387,20 +387,32 @@ def add_command(settings: Settings, paths: tuple[str, ...], jobs: int | None):
 @click.pass_obj
 def remove_command(settings: Settings, ids: tuple[str, ...]):
     """Take articles out of the corpus and the index, by article id."""
-    from searcher.corpus import corpus_files
+    from searcher.corpus import Source, scan_corpus
 
     if not settings.corpus.is_dir():
         raise SearcherError(f"corpus folder not found: {settings.corpus}")
-    files: dict[str, list[Path]] = {}
-    for path in corpus_files(settings.corpus):
-        files.setdefault(path.stem, []).append(path)
-    unknown = [i for i in ids if i not in files]
+    wanted = set(ids)
+    found: dict[str, list[Source]] = {}
+    for source in scan_corpus(settings.corpus):
+        if isinstance(source, Source) and source.id in wanted:
+            found.setdefault(source.id, []).append(source)
+    unknown = [i for i in ids if i not in found]
     if unknown:
         raise SearcherError(f"no article with id {', '.join(map(repr, unknown))} in {settings.corpus}")
-    for article_id in ids:
-        for path in files[article_id]:
-            path.unlink()
-    click.echo(f"Removed {len(ids)} article(s) from {settings.corpus}", err=True)
+    lines_to_drop: dict[Path, set[int]] = {}
+    for sources in found.values():
+        for source in sources:
+            if source.kind == "jsonl" and source.line is not None:
+                lines_to_drop.setdefault(source.path, set()).add(source.line)
+            else:
+                source.path.unlink()
+    for path, numbers in lines_to_drop.items():
+        # A record of a .jsonl file: write the file again without it.
+        kept = [line for n, line in enumerate(path.read_bytes().split(b"\n"), start=1) if n not in numbers]
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(b"\n".join(kept))
+        os.replace(tmp, path)
+    click.echo(f"Removed {len(found)} article(s) from {settings.corpus}", err=True)
     _sync(settings)
 
 

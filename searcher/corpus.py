@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import Iterator
 
 from searcher.errors import SearcherError
+from searcher.files import ARTICLE_SUFFIXES, corpus_files  # noqa: F401  (part of this API)
 
-ARTICLE_SUFFIXES = (".txt", ".json", ".jsonl", ".html", ".htm")
 
 # Part of every content hash: bump it when cleaning or extraction changes what an article
 # becomes, so ``searcher index`` re-parses files whose bytes did not change.
@@ -1101,17 +1101,6 @@ def scan_file(path: Path) -> Iterator[Source]:
         if isinstance(source, SourceError):
             raise SearcherError(str(source))
         yield source
-
-
-def corpus_files(corpus: Path) -> list[Path]:
-    """The article files of a corpus folder, sorted by name (hidden files left out)."""
-    if not corpus.is_dir():
-        raise SearcherError(f"corpus folder not found: {corpus}")
-    return sorted(
-        p
-        for p in corpus.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in ARTICLE_SUFFIXES
-    )
 
 
 class SourceError(SearcherError):

@@ -14,15 +14,18 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, NUMERIC, STORED, Schema
 from whoosh.writing import CLEAR
 
 from searcher.analysis import VietnameseText, VietnameseTokenizer, analyze
-from searcher.corpus import Article, SourceError, corpus_files, scan_corpus
 from searcher.errors import SearcherError
+from searcher.files import corpus_files
+
+if TYPE_CHECKING:
+    from searcher.corpus import Article
 
 # Bump whenever the schema or the analysis changes what an index holds: an index built by
 # another version is refused with a message to rebuild, never read wrongly.
@@ -315,6 +318,8 @@ class Index:
         ``rebuild`` every article is indexed afresh. A file that cannot be read is
         reported in ``skipped`` and leaves its indexed version (if any) in place.
         """
+        from searcher.corpus import SourceError, scan_corpus
+
         started = time.perf_counter()
         signature = corpus_signature(corpus)
         indexed = {} if rebuild else self.indexed_versions()
