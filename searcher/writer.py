@@ -34,9 +34,26 @@ def _chunks(articles: Sequence[Article]):
         yield chunk
 
 
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this process when its parent dies (a parent killed
+    with SIGKILL cannot tell its workers); elsewhere the ``getppid`` checks remain."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _worker(
     index_dir: str, indexname: str, jobs, results, limitmb: int, parent: int, lock_fd: int | None
 ) -> None:
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        return
     # The forked child shares the parent's write-lock file description: let go of it, or a
     # parent killed mid-way would leave the index locked until this worker ends.
     if lock_fd is not None:
