@@ -44,9 +44,17 @@ class Analysis:
 _JOINING_GAP = re.compile(r"[\s\-\u2010\u2011]+")
 
 
+_FORMS: dict[str, tuple[str, str]] = {}  # syllable as written → (canonical, folded)
+
+
 def _forms(syllable: str) -> tuple[str, str]:
-    canon = canonical_syllable(syllable).lower()
-    return canon, fold_accents(canon)
+    forms = _FORMS.get(syllable)
+    if forms is None:
+        canon = canonical_syllable(syllable).lower()
+        forms = (canon, fold_accents(canon))
+        if len(_FORMS) < 500_000:  # bounded: numbers and names keep coming
+            _FORMS[syllable] = forms
+    return forms
 
 
 def analyze(text: str, words: bool = True) -> Analysis:
@@ -62,7 +70,10 @@ def analyze(text: str, words: bool = True) -> Analysis:
     syllables = []
     for m in matches:
         canon, folded = _forms(m.group(0))
-        syllables.append(Unit(*stored(m.start(), m.end()), canon, folded))
+        if offsets is None:
+            syllables.append(Unit(m.start(), m.end(), canon, folded))
+        else:
+            syllables.append(Unit(*stored(m.start(), m.end()), canon, folded))
 
     bigrams = []
     positions = [0] * len(matches)
