@@ -1,0 +1,118 @@
+"""Index size on disk relative to the raw text, and where the bytes go.
+
+    python benchmarks/index_size.py [--paragraphs 20000 100000]
+
+For the bundled corpus and each scale corpus: the raw text (UTF-8 bytes of the paragraphs
+searcher indexes, titles included, as its corpus reader returns them; the corpus files'
+bytes are shown too), the index folder's size, their ratio (issue 5: ≤ 4 × the raw text),
+then a breakdown: the parts of Whoosh's compound segment file (postings, term dictionary,
+stored fields, field lengths) and, per field, the number of terms, how many occur in one
+paragraph only, and the bytes of their postings.
+
+Indexes are built first if missing (``benchmarks/data/index-bundled``, ``index-N``; a
+100k build is long: run ``indexing.py --paragraphs 100000`` first). The peers' files, when
+the other benchmarks have left them (tantivy from ``indexing.py``, SQLite FTS5 from
+``warm_query.py``), are measured too, for reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import BUNDLED_CORPUS, DATA, dir_size, ensure_index, header, ratio, read_paragraphs, verdict  # noqa: E402
+from make_corpus import ensure_corpus  # noqa: E402
+
+MB = 1e6
+
+
+def whoosh_breakdown(index: Path) -> tuple[dict[str, int], list[tuple[str, int, int, int, int]]]:
+    """(compound part → bytes, [(field, terms, df=1 terms, postings bytes, term bytes)])."""
+    from whoosh import index as whoosh_index
+    from whoosh.filedb.compound import CompoundStorage
+    from whoosh.filedb.structfile import StructFile
+
+    parts: dict[str, int] = defaultdict(int)
+    for seg in index.glob("*.seg"):
+        with open(seg, "rb") as fh:
+            storage = CompoundStorage(StructFile(fh), use_mmap=False)
+            for name in storage.list():
+                kind = name.split(".", 1)[1]
+                kind = "field lengths (*_len.col)" if kind.endswith("_len.col") else kind
+                parts[kind] += storage.file_length(name)
+    for other in index.iterdir():  # non-compound segment files, if any
+        if other.suffix not in (".seg", ".toc") and other.stat().st_size:
+            parts[other.suffix.lstrip(".")] += other.stat().st_size
+    tocs = [m.group(1) for p in index.glob("_*.toc") if (m := re.match(r"^_(.+)_\d+\.toc$", p.name))]
+    fields = []
+    if tocs:
+        ix = whoosh_index.open_dir(str(index), indexname=tocs[0])
+        with ix.reader() as reader:
+            for name in ix.schema.names():
+                if not ix.schema[name].indexed:
+                    continue
+                terms = singles = postings = keys = 0
+                for text in reader.lexicon(name):
+                    info = reader.term_info(name, text)
+                    terms += 1
+                    singles += info.doc_frequency() == 1
+                    keys += len(text.encode("utf-8") if isinstance(text, str) else text)
+                    if getattr(info, "_inlined", None) is None:
+                        length = getattr(info, "_length", 0)
+                        postings += length[0] if isinstance(length, tuple) else (length or 0)
+                fields.append((name, terms, singles, postings, keys))
+    return dict(parts), fields
+
+
+def measure(label: str, corpus: Path, index: Path, peers: dict[str, Path]) -> tuple[float, dict]:
+    ensure_index(index, corpus)
+    paragraphs = read_paragraphs(corpus)
+    raw = sum(len(p.encode("utf-8")) for p in paragraphs)
+    files = sum(p.stat().st_size for p in corpus.glob("*.txt"))
+    size = dir_size(index)
+    print(f"## {label}: {corpus}")
+    print(f"{len(paragraphs)} paragraphs; raw text {raw / MB:.2f} MB (corpus files {files / MB:.2f} MB)")
+    print(f"searcher index {index}: {size / MB:.2f} MB = {ratio(size, raw)} the raw text")
+    for name, path in peers.items():
+        if path.exists():
+            peer = dir_size(path) if path.is_dir() else path.stat().st_size
+            print(f"  beside it: {name} {peer / MB:.2f} MB = {ratio(peer, raw)} the raw text "
+                  f"(searcher is {ratio(size, peer)} of it)")
+    parts, fields = whoosh_breakdown(index)
+    print("where the bytes go (parts of the segment file):")
+    for kind, nbytes in sorted(parts.items(), key=lambda kv: -kv[1]):
+        print(f"  {kind:<28} {nbytes / MB:>9.2f} MB  {nbytes / size:>6.1%}  {ratio(nbytes, raw):>7} raw")
+    if fields:
+        all_terms = sum(f[1] for f in fields)
+        print(f"  {all_terms:,} terms in all: {parts.get('trm', 0) / max(all_terms, 1):.0f} bytes of term dictionary "
+              f"and {parts.get('pst', 0) / max(all_terms, 1):.0f} bytes of postings per term")
+        print(f"  {'field':<8} {'terms':>10} {'in 1 para':>10} {'postings':>11} {'bytes/term':>10} {'term text':>10}")
+        for name, terms, singles, postings, keys in sorted(fields, key=lambda f: -f[3]):
+            per = postings / terms if terms else 0
+            print(f"  {name:<8} {terms:>10,} {singles / max(terms, 1):>10.0%} {postings / MB:>9.2f}MB "
+                  f"{per:>10.0f} {keys / MB:>8.2f}MB")
+    print()
+    return size / raw, dict(raw=raw, size=size)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Index size relative to raw text.")
+    parser.add_argument("--paragraphs", type=int, nargs="*", default=[20000])
+    args = parser.parse_args()
+    header("index size")
+    results = [("bundled corpus", *measure("bundled corpus", BUNDLED_CORPUS, DATA / "index-bundled", {}))]
+    for n in args.paragraphs:
+        corpus = ensure_corpus(n)
+        peers = {"tantivy (indexing.py)": DATA / f"tantivy-{n}", "SQLite FTS5 (warm_query.py)": DATA / f"fts5-{n}.sqlite"}
+        results.append((f"{n} paragraphs", *measure(f"scale corpus, {n} paragraphs", corpus, DATA / f"index-{n}", peers)))
+    for label, r, d in results:
+        print(f"target: index ≤ 4 × raw text, {label}: {r:.2f}x ({d['size'] / MB:.1f} MB for "
+              f"{d['raw'] / MB:.1f} MB) → {verdict(r <= 4)}")
+
+
+if __name__ == "__main__":
+    main()
