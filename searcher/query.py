@@ -1,20 +1,27 @@
 """The user's query language → a Whoosh query over the analyzed fields.
 
-Syntax: words (all must match, ranked), ``"a phrase"``, ``-word`` / ``-"phrase"`` to
+Syntax: words (all should match, ranked), ``"a phrase"``, ``-word`` / ``-"phrase"`` to
 exclude, ``OR`` between alternatives, parentheses, ``title:word`` / ``title:"…"``,
 ``article:ID``. Malformed input is read sensibly: an unclosed quote runs to the end, an
 unmatched parenthesis is ignored. A query without accents matches any accents; a query
 with accents ranks the paragraphs that carry exactly those accents first.
+
+Plain words: a query of up to ``SHORT_QUERY`` syllables with no question word needs
+every one (a keyword search). A question or a longer one (a pasted sentence) needs ``QUORUM`` of its distinct
+syllables, at least ``QUORUM_MIN``, the question words (ai, gì, bao nhiêu…) not counted;
+the rest only rank. Plain-word runs split by phrases or fields count as one.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
 from whoosh import query as wq
 
 from searcher.errors import SearcherError
+from searcher.ranking import Quorum, UnionOr
 from searcher.text import SYLLABLE_RE, canonical_syllable, fold_accents, has_accents, normalize_query
 
 # Evidence weights (see ARCHITECTURE.md for how they were chosen).
@@ -24,6 +31,25 @@ W_WORD = 0.6
 W_BIGRAM = 0.6
 W_TITLE = 0.3
 MAX_WORD_SYLLABLES = 4
+
+# Plain words (benchmarks/QUALITY.md): up to SHORT_QUERY distinct syllables, without a
+# question word, all must match; questions and longer runs need ceil(QUORUM * known syllables), at least QUORUM_MIN.
+SHORT_QUERY = 5
+QUORUM = 0.3
+QUORUM_MIN = 2
+
+# Interrogatives: in a question they say what is asked, not what the answer paragraph
+# contains, so they do not count toward the quorum (they still rank, through words and
+# bigrams). Matched on the accented form; an accentless query leaves out only the
+# two-syllable ones, since "may", "dau", "nao", "gi" fold together with content words
+# (máy, đầu, não…).
+QUESTION_WORDS = frozenset(
+    {
+        ("ai",), ("gì",), ("nào",), ("đâu",), ("mấy",),
+        ("bao", "nhiêu"), ("bao", "giờ"), ("bao", "lâu"), ("thế", "nào"), ("tại", "sao"), ("vì", "sao"),
+    }
+)
+_FOLDED_QUESTION_WORDS = frozenset(tuple(fold_accents(s) for s in w) for w in QUESTION_WORDS if len(w) > 1)
 
 
 # -- syntax tree ----------------------------------------------------------------------
@@ -239,7 +265,7 @@ class Compiler:
             self.compiled.exact.add(canon)
         if self.accentless:
             return wq.Term(fields[1], folded)
-        return wq.Or([wq.Term(fields[0], canon, boost=W_SYLLABLE), wq.Term(fields[1], folded, boost=W_FOLDED)])
+        return UnionOr([wq.Term(fields[0], canon, boost=W_SYLLABLE), wq.Term(fields[1], folded, boost=W_FOLDED)])
 
     def _words(self, canon, folded) -> list[wq.Query]:
         """Optional evidence: pyvi words found in the index vocabulary, and bigrams."""
@@ -270,6 +296,44 @@ class Compiler:
             optional.extend(wq.Term(tfield, t, boost=W_TITLE) for t in tforms)
         return (required[0] if len(required) == 1 else wq.And(required)), optional
 
+    def _question_words(self, forms) -> set[int]:
+        """Positions in ``forms`` (canonical, or folded when accentless) of question words."""
+        words = _FOLDED_QUESTION_WORDS if self.accentless else QUESTION_WORDS
+        found: set[int] = set()
+        for i, form in enumerate(forms):
+            if (form,) in words:
+                found.add(i)
+            if i + 1 < len(forms) and (form, forms[i + 1]) in words:
+                found.update((i, i + 1))
+        return found
+
+    def plain_words(self, runs) -> tuple[wq.Query, list[wq.Query]]:
+        """The plain-word runs of one conjunction: AND when short, else a quorum."""
+        clauses: list[wq.Query] = []
+        optional: list[wq.Query] = []
+        syllables: list[str] = []
+        for run in runs:
+            required, extra = self.terms(run.syllables)
+            clauses.extend(required.subqueries if isinstance(required, wq.And) else [required])
+            optional.extend(extra)
+            syllables.extend(run.syllables)
+        canon, folded = self.forms(syllables)
+        asked = self._question_words(folded if self.accentless else canon)
+        # Keywords (short, no question word) must all match; a question or a long pasted
+        # sentence needs only a quorum of its syllables.
+        if len(set(canon)) <= SHORT_QUERY and not asked:
+            return (clauses[0] if len(clauses) == 1 else wq.And(clauses)), optional
+        # One clause per distinct syllable, question words left to rank only.
+        kept: dict[str, wq.Query] = {}
+        for i, clause in enumerate(clauses):
+            if i not in asked:
+                kept.setdefault(canon[i], clause)
+        if not kept:
+            kept = {c: q for c, q in zip(canon, clauses)}
+        known = sum(1 for c in kept if self._known("fold", fold_accents(c)))
+        minimum = max(QUORUM_MIN, math.ceil(QUORUM * known - 1e-9))
+        return Quorum(list(kept.values()), minimum=min(minimum, max(known, 1))), optional
+
     def phrase(self, syllables, title=False) -> wq.Query:
         canon, folded = self.forms(syllables)
         fields = ("tsyl", "tfold") if title else ("syl", "fold")
@@ -282,14 +346,14 @@ class Compiler:
         folded_phrase = wq.Phrase(fields[1], folded)
         if self.accentless:
             return folded_phrase
-        return wq.Or([wq.Phrase(fields[0], canon, boost=W_SYLLABLE), wq.Phrase(fields[1], folded, boost=W_FOLDED)])
+        return UnionOr([wq.Phrase(fields[0], canon, boost=W_SYLLABLE), wq.Phrase(fields[1], folded, boost=W_FOLDED)])
 
     def build(self, node, negated=False) -> tuple[wq.Query, list[wq.Query]]:
         """(required query, optional ranking evidence) for one syntax node."""
         if isinstance(node, Terms):
             if negated:
                 return self.phrase(node.syllables) if len(node.syllables) > 1 else self.terms(node.syllables)[0], []
-            return self.terms(node.syllables)
+            return self.plain_words([node])
         if isinstance(node, Phrase):
             return self.phrase(node.syllables), []
         if isinstance(node, Field):
@@ -307,7 +371,14 @@ class Compiler:
             return wq.Not(inner), []
         if isinstance(node, AllOf):
             required, optional = [], []
+            runs = [child for child in node.nodes if isinstance(child, Terms)]
+            if runs and not negated:
+                q, extra = self.plain_words(runs)
+                required.append(q)
+                optional.extend(extra)
             for child in node.nodes:
+                if isinstance(child, Terms) and not negated:
+                    continue
                 q, extra = self.build(child, negated)
                 required.append(q)
                 optional.extend(extra)
@@ -318,7 +389,7 @@ class Compiler:
                 q, extra = self.build(child, negated)
                 options.append(q)
                 optional.extend(extra)
-            return wq.Or(options), optional
+            return UnionOr(options), optional
         raise TypeError(node)
 
 
@@ -328,7 +399,7 @@ def compile_query(text: str, reader) -> Compiled:
     accentless = not has_accents(normalize_query(text))
     compiler = Compiler(reader, accentless)
     required, optional = compiler.build(tree)
-    query = wq.AndMaybe(required, wq.Or(optional)) if optional else required
+    query = wq.AndMaybe(required, UnionOr(optional)) if optional else required
     compiler.compiled.query = query
     return compiler.compiled
 

@@ -231,9 +231,9 @@ class Index:
     # -- reading -----------------------------------------------------------------------
 
     def searcher(self):
-        from whoosh.scoring import BM25F
+        from searcher.ranking import VietnameseBM25F
 
-        return self._ix.searcher(weighting=BM25F())
+        return self._ix.searcher(weighting=VietnameseBM25F())
 
     def indexed_versions(self) -> dict[str, str]:
         """Article id → content hash of the version in the index."""

@@ -161,3 +161,14 @@ def test_batch_reports_a_bad_json_line_and_goes_on(seed_index):
     assert result.exit_code == 0
     assert 'batch line 1: not a JSON object with a "query"' in result.stderr
     assert any(json.loads(line)["query_id"] == 2 for line in result.stdout.splitlines())
+
+
+def test_a_question_needs_only_a_quorum_of_its_words(run):
+    # "ai" (who) and most words of the question are not in the answer paragraph.
+    hits = hits_of(run("query", "Tỉnh uỷ nào ban hành quy định số 644 về trách nhiệm nêu gương?", "--json", "-n", "3"))
+    assert hits[0]["article"] == "004_94dc4981a5173811"
+    assert "644" in hits[0]["text"]
+
+
+def test_short_keyword_queries_still_need_every_word(run):
+    assert run("query", "ngộ độc thực phẩm").exit_code == 1
