@@ -50,6 +50,11 @@ QUESTION_WORDS = frozenset(
     }
 )
 _FOLDED_QUESTION_WORDS = frozenset(tuple(fold_accents(s) for s in w) for w in QUESTION_WORDS if len(w) > 1)
+# In an accentless query of more than ACCENTLESS_KEYWORDS syllables, the one-syllable
+# question words count too: "ai", "gi", "nao" there are far more often questions than
+# "ải", "gỉ", "não". Shorter accentless queries (so trach nhiem) stay keywords.
+ACCENTLESS_KEYWORDS = 3
+_FOLDED_SINGLE_QUESTION_WORDS = frozenset(tuple(fold_accents(s) for s in w) for w in QUESTION_WORDS if len(w) == 1)
 
 
 # -- syntax tree ----------------------------------------------------------------------
@@ -299,6 +304,8 @@ class Compiler:
     def _question_words(self, forms) -> set[int]:
         """Positions in ``forms`` (canonical, or folded when accentless) of question words."""
         words = _FOLDED_QUESTION_WORDS if self.accentless else QUESTION_WORDS
+        if self.accentless and len(forms) > ACCENTLESS_KEYWORDS:
+            words = words | _FOLDED_SINGLE_QUESTION_WORDS
         found: set[int] = set()
         for i, form in enumerate(forms):
             if (form,) in words:
