@@ -9,8 +9,9 @@ then a breakdown: the parts of Whoosh's compound segment file (postings, term di
 stored fields, field lengths) and, per field, the number of terms, how many occur in one
 paragraph only, and the bytes of their postings.
 
-Indexes are built first if missing (``benchmarks/data/index-bundled``, ``index-N``; a
-100k build is long: run ``indexing.py --paragraphs 100000`` first). The peers' files, when
+The bundled corpus is indexed afresh (``benchmarks/data/index-bundled-size``); a scale
+corpus's index is measured as ``indexing.py`` left it (a full build, ``index-N``), and
+built with ``index --rebuild`` only if missing (long at 100k: run ``indexing.py`` first). The peers' files, when
 the other benchmarks have left them (tantivy from ``indexing.py``, SQLite FTS5 from
 ``warm_query.py``), are measured too, for reference.
 """
@@ -19,19 +20,25 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
+import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import BUNDLED_CORPUS, DATA, dir_size, ensure_index, header, ratio, read_paragraphs, verdict  # noqa: E402
+from _common import BUNDLED_CORPUS, DATA, dir_size, header, ratio, read_paragraphs, searcher, verdict  # noqa: E402
 from make_corpus import ensure_corpus  # noqa: E402
 
 MB = 1e6
 
 
-def whoosh_breakdown(index: Path) -> tuple[dict[str, int], list[tuple[str, int, int, int, int]]]:
-    """(compound part → bytes, [(field, terms, df=1 terms, postings bytes, term bytes)])."""
+def whoosh_breakdown(index: Path) -> tuple[dict[str, int], list[tuple[str, int, int, int, int]], dict]:
+    """(part → bytes, [(field, terms, df=1 terms, postings bytes, term bytes)], segment facts).
+
+    Terms and document frequencies are the whole index's; postings bytes are summed over
+    the segments (parallel indexing writes one segment per worker).
+    """
     from whoosh import index as whoosh_index
     from whoosh.filedb.compound import CompoundStorage
     from whoosh.filedb.structfile import StructFile
@@ -44,32 +51,37 @@ def whoosh_breakdown(index: Path) -> tuple[dict[str, int], list[tuple[str, int, 
                 kind = name.split(".", 1)[1]
                 kind = "field lengths (*_len.col)" if kind.endswith("_len.col") else kind
                 parts[kind] += storage.file_length(name)
-    for other in index.iterdir():  # non-compound segment files, if any
-        if other.suffix not in (".seg", ".toc") and other.stat().st_size:
-            parts[other.suffix.lstrip(".")] += other.stat().st_size
+    for other in index.iterdir():  # non-compound segment files and searcher's own files, if any
+        if other.suffix not in (".seg", ".toc") and other.is_file() and other.stat().st_size:
+            segment_file = re.match(r"^.+_[a-z0-9]{16}\.\w+$", other.name)
+            parts[other.suffix.lstrip(".") if segment_file else other.name] += other.stat().st_size
     tocs = [m.group(1) for p in index.glob("_*.toc") if (m := re.match(r"^_(.+)_\d+\.toc$", p.name))]
     fields = []
+    facts = {}
     if tocs:
         ix = whoosh_index.open_dir(str(index), indexname=tocs[0])
         with ix.reader() as reader:
+            leaves = [leaf for leaf, _ in reader.leaf_readers()]
+            facts = dict(segments=len(leaves), docs=reader.doc_count(), docs_all=reader.doc_count_all())
             for name in ix.schema.names():
                 if not ix.schema[name].indexed:
                     continue
                 terms = singles = postings = keys = 0
                 for text in reader.lexicon(name):
-                    info = reader.term_info(name, text)
                     terms += 1
-                    singles += info.doc_frequency() == 1
-                    keys += len(text.encode("utf-8") if isinstance(text, str) else text)
-                    if getattr(info, "_inlined", None) is None:
-                        length = getattr(info, "_length", 0)
-                        postings += length[0] if isinstance(length, tuple) else (length or 0)
+                    singles += reader.doc_frequency(name, text) == 1
+                    keys += len(text)
+                for leaf in leaves:
+                    for text in leaf.lexicon(name):
+                        info = leaf.term_info(name, text)
+                        if getattr(info, "_inlined", None) is None:
+                            length = getattr(info, "_length", 0)
+                            postings += length[0] if isinstance(length, tuple) else (length or 0)
                 fields.append((name, terms, singles, postings, keys))
-    return dict(parts), fields
+    return dict(parts), fields, facts
 
 
 def measure(label: str, corpus: Path, index: Path, peers: dict[str, Path]) -> tuple[float, dict]:
-    ensure_index(index, corpus)
     paragraphs = read_paragraphs(corpus)
     raw = sum(len(p.encode("utf-8")) for p in paragraphs)
     files = sum(p.stat().st_size for p in corpus.glob("*.txt"))
@@ -82,8 +94,11 @@ def measure(label: str, corpus: Path, index: Path, peers: dict[str, Path]) -> tu
             peer = dir_size(path) if path.is_dir() else path.stat().st_size
             print(f"  beside it: {name} {peer / MB:.2f} MB = {ratio(peer, raw)} the raw text "
                   f"(searcher is {ratio(size, peer)} of it)")
-    parts, fields = whoosh_breakdown(index)
-    print("where the bytes go (parts of the segment file):")
+    parts, fields, facts = whoosh_breakdown(index)
+    if facts:
+        print(f"{facts['segments']} segment(s), {facts['docs']} documents"
+              + (f", plus {facts['docs_all'] - facts['docs']} deleted ones still on disk" if facts["docs_all"] != facts["docs"] else ""))
+    print("where the bytes go (parts of the segment files):")
     for kind, nbytes in sorted(parts.items(), key=lambda kv: -kv[1]):
         print(f"  {kind:<28} {nbytes / MB:>9.2f} MB  {nbytes / size:>6.1%}  {ratio(nbytes, raw):>7} raw")
     if fields:
@@ -99,16 +114,30 @@ def measure(label: str, corpus: Path, index: Path, peers: dict[str, Path]) -> tu
     return size / raw, dict(raw=raw, size=size)
 
 
+def build(index: Path, corpus: Path) -> None:
+    """A full build into an empty folder (never timed)."""
+    shutil.rmtree(index, ignore_errors=True)
+    proc = subprocess.run(searcher(index, corpus, "index", "--rebuild"), capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"searcher index failed ({proc.returncode}):\n{proc.stderr}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Index size relative to raw text.")
     parser.add_argument("--paragraphs", type=int, nargs="*", default=[20000])
     args = parser.parse_args()
     header("index size")
-    results = [("bundled corpus", *measure("bundled corpus", BUNDLED_CORPUS, DATA / "index-bundled", {}))]
+    bundled = DATA / "index-bundled-size"
+    build(bundled, BUNDLED_CORPUS)
+    results = [("bundled corpus", *measure("bundled corpus", BUNDLED_CORPUS, bundled, {}))]
     for n in args.paragraphs:
         corpus = ensure_corpus(n)
+        index = DATA / f"index-{n}"
+        if not index.exists():
+            print(f"(building {index}: untimed, long for 100k)", file=sys.stderr)
+            build(index, corpus)
         peers = {"tantivy (indexing.py)": DATA / f"tantivy-{n}", "SQLite FTS5 (warm_query.py)": DATA / f"fts5-{n}.sqlite"}
-        results.append((f"{n} paragraphs", *measure(f"scale corpus, {n} paragraphs", corpus, DATA / f"index-{n}", peers)))
+        results.append((f"{n} paragraphs", *measure(f"scale corpus, {n} paragraphs", corpus, index, peers)))
     for label, r, d in results:
         print(f"target: index ≤ 4 × raw text, {label}: {r:.2f}x ({d['size'] / MB:.1f} MB for "
               f"{d['raw'] / MB:.1f} MB) → {verdict(r <= 4)}")
