@@ -13,6 +13,7 @@ engine/baseline is printed per variant.
     python benchmarks/quality.py --limit-queries 200  # a quick look
     python benchmarks/quality.py --experiments        # also the ablations (query rule,
                                                       # evidence, weights, BM25 K1/B)
+    python benchmarks/quality.py --passages P --queries Q --qrels R [--distractors D]
 
 The default run measures the engine unmodified; only ``--experiments`` patches it
 (query construction, weights, BM25 parameters) from here, never in ``searcher/``.
@@ -246,9 +247,10 @@ class FastRanker:
     Each term's BM25F score in each document comes from Whoosh's scorer (once per term,
     cached); the query tree is then evaluated over those scores as Whoosh's matchers do
     (Or and And add, AndMaybe adds the optional part where the required part matches,
-    boosts multiply; ties go to the lower document number). Query nodes it does not know
-    (phrases, exclusions) fall back to Whoosh for that question. ``agreement`` checks it
-    against Whoosh on real questions.
+    boosts multiply, a quorum keeps documents on enough clauses; ties go to the lower
+    document number); phrases are scored by Whoosh and cached. Other nodes (exclusions)
+    fall back to Whoosh for that question. It neither prunes nor collapses identical
+    paragraphs. ``check_fast_ranker`` compares it with Whoosh on real questions.
     """
 
     class Unsupported(Exception):
@@ -554,9 +556,10 @@ class LuceneIdfBM25F(BM25F):
 
 @dataclass(frozen=True)
 class Config:
-    """One way to build and score queries. ``rule``: ``and`` (the engine today), ``or``,
-    or ``quorum`` (≥ ``fraction`` of the syllables) for plain-word runs of at least
-    ``min_relax`` syllables; shorter runs stay AND."""
+    """One way to build and score queries. ``rule``: ``and`` (every syllable), ``or``, or
+    ``quorum`` (``max(min_count, ceil(fraction * n))`` of the n distinct syllables the index
+    knows) for plain-word runs of at least ``min_relax`` distinct syllables; shorter runs
+    stay AND. The other fields switch evidence and question-word handling on and off."""
 
     name: str
     rule: str = "and"
@@ -1082,6 +1085,8 @@ def check_pruning(bench: Bench, n: int = 300) -> list[str]:
 
 
 def print_experiments(bench: Bench, jobs: int) -> None:
+    global _BENCH
+    _BENCH = bench
     print(f"\n# ablations (MRR@10 etc.; even/odd: the two halves of the questions, as written)")
     print(check_fast_ranker(bench), flush=True)
     print(check_committed(bench), flush=True)
