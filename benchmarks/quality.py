@@ -1139,7 +1139,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="searcher-quality-") as tmp:
         bench = prepare(args, Path(tmp))
         out = print_main(bench, args.jobs)
-        if args.qrels.resolve() == (DATA / "qrels.tsv").resolve() and not args.distractors:
+        if args.qrels.resolve() == (DATA / "qrels.tsv").resolve() and not (args.distractors or args.limit_queries):
             print_acceptance(out)
         if args.experiments:
             print_experiments(bench, args.jobs)
