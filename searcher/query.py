@@ -46,7 +46,8 @@ QUORUM_MIN = 2
 QUESTION_WORDS = frozenset(
     {
         ("ai",), ("gì",), ("nào",), ("đâu",), ("mấy",),
-        ("bao", "nhiêu"), ("bao", "giờ"), ("bao", "lâu"), ("thế", "nào"), ("tại", "sao"), ("vì", "sao"),
+        ("bao", "nhiêu"), ("bao", "giờ"), ("bao", "lâu"), ("bao", "xa"), ("thế", "nào"), ("làm", "sao"),
+        ("tại", "sao"), ("vì", "sao"),
     }
 )
 _FOLDED_QUESTION_WORDS = frozenset(tuple(fold_accents(s) for s in w) for w in QUESTION_WORDS if len(w) > 1)
