@@ -40,12 +40,12 @@ from whoosh import query as wq
 from whoosh.collectors import TopCollector
 from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer
 from whoosh.fields import ID, TEXT, Schema
-from whoosh.matching import mcore
 from whoosh.scoring import BM25F
 
 import searcher.query as sq
 from searcher.corpus import Article, content_hash
 from searcher.errors import SearcherError
+from searcher import ranking
 from searcher.store import Index
 from searcher.text import fold_accents, nfc
 
@@ -403,97 +403,24 @@ class Baseline:
 # -- experiments: the engine patched from outside ---------------------------------------
 
 
-class QuorumMatcher(mcore.Matcher):
-    """Documents matched by at least ``minmatch`` of the child matchers; scores summed,
-    times ``(matched / total) ** coord``."""
+class QuorumMatcher(ranking.QuorumMatcher):
+    """searcher's quorum matcher, with an optional coordination factor for the ablations:
+    scores times ``(matched / total) ** coord`` (coord ≤ 1 only lowers them, so the upper
+    bound the pruning relies on still holds)."""
 
     def __init__(self, children, minmatch: int, total: int, coord: float = 0.0, boost: float = 1.0):
-        self._all = list(children)
-        self._children = [c for c in self._all if c.is_active()]
-        self._minmatch = max(1, minmatch)
+        super().__init__(children, minmatch, boost)
         self._total = max(1, total)
         self._coord = coord
-        self._boost = boost
-        self._id = None
-        self._here: list = []
-        self._find()
-
-    def _find(self) -> None:
-        k = self._minmatch
-        while True:
-            self._children = [c for c in self._children if c.is_active()]
-            if len(self._children) < k:
-                self._id, self._here = None, []
-                return
-            ids = sorted(c.id() for c in self._children)
-            if ids[0] == ids[k - 1]:
-                self._id = ids[0]
-                self._here = [c for c in self._children if c.id() == self._id]
-                return
-            # No document before the k-th smallest id can have k matches.
-            target = ids[k - 1]
-            for c in self._children:
-                if c.id() < target:
-                    c.skip_to(target)
-
-    def is_active(self):
-        return self._id is not None
-
-    def id(self):
-        return self._id
-
-    def next(self):
-        for c in self._here:
-            c.next()
-        self._find()
-        return False
-
-    def skip_to(self, id):
-        if self._id is None or id <= self._id:
-            return
-        for c in self._children:
-            if c.is_active() and c.id() < id:
-                c.skip_to(id)
-        self._find()
 
     def score(self):
-        s = sum(c.score() for c in self._here) * self._boost
+        s = super().score()
         if self._coord:
             s *= (len(self._here) / self._total) ** self._coord
         return s
 
-    def supports_block_quality(self):
-        return False
-
-    def max_quality(self):
-        # An upper bound, which Whoosh's pruning relies on: coord <= 1 only lowers scores.
-        return sum(c.max_quality() for c in self._children if c.is_active()) * self._boost
-
-    def replace(self, minquality=0):
-        return self if self.is_active() else mcore.NullMatcher()
-
     def copy(self):
-        return QuorumMatcher([c.copy() for c in self._all], self._minmatch, self._total, self._coord, self._boost)
-
-    def reset(self):
-        for c in self._all:
-            c.reset()
-        self._children = [c for c in self._all if c.is_active()]
-        self._find()
-
-    def children(self):
-        return list(self._all)
-
-    def term_matchers(self):
-        for c in self._all:
-            yield from c.term_matchers()
-
-    def matching_terms(self, id=None):
-        for c in self._here:
-            yield from c.matching_terms(id)
-
-    def depth(self):
-        return 1 + max((c.depth() for c in self._all), default=0)
+        return QuorumMatcher([c.copy() for c in self._all], self._minimum, self._total, self._coord, self._boost)
 
 
 def quorum_size(clauses: int, fraction: float, min_count: int = 1) -> int:

@@ -235,6 +235,12 @@ class Index:
 
         return self._ix.searcher(weighting=VietnameseBM25F())
 
+    def search(self, text: str, **kwargs):
+        """Run a query; see ``searcher.search.search`` for the arguments."""
+        from searcher.search import search
+
+        return search(self, text, **kwargs)
+
     def indexed_versions(self) -> dict[str, str]:
         """Article id → content hash of the version in the index."""
         versions = {}
@@ -432,13 +438,3 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:
         return max(1, os.cpu_count() or 1)
-
-
-def _search(self, text: str, **kwargs):
-    from searcher.search import search
-
-    return search(self, text, **kwargs)
-
-
-_search.__doc__ = "Run a query; see ``searcher.search.search`` for the arguments."
-Index.search = _search
