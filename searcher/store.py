@@ -172,6 +172,7 @@ class Index:
     def __init__(self, path: Path, ix):
         self.path = path
         self._ix = ix
+        self._searcher = None
 
     # -- opening -----------------------------------------------------------------------
 
@@ -231,9 +232,25 @@ class Index:
     # -- reading -----------------------------------------------------------------------
 
     def searcher(self):
+        """A searcher on the latest commit, as a context manager. It stays open for the next
+        call (a batch of queries opens the segment files once) and is refreshed when
+        another commit has landed since."""
+        from contextlib import nullcontext
+
         from searcher.ranking import VietnameseBM25F
 
-        return self._ix.searcher(weighting=VietnameseBM25F())
+        current = self._searcher
+        if current is None:
+            current = self._ix.searcher(weighting=VietnameseBM25F())
+        elif not current.up_to_date():
+            current = current.refresh()
+        self._searcher = current
+        return nullcontext(current)
+
+    def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
 
     def search(self, text: str, **kwargs):
         """Run a query; see ``searcher.search.search`` for the arguments."""
@@ -373,7 +390,9 @@ class Index:
 
     def _writer(self):
         try:
-            return self._ix.writer(timeout=LOCK_TIMEOUT, limitmb=WRITER_LIMIT_MB)
+            from searcher.segments import writer
+
+            return writer(self._ix, timeout=LOCK_TIMEOUT, limitmb=WRITER_LIMIT_MB)
         except whoosh_index.LockError:
             raise SearcherError(
                 f"the index at {self.path} is being updated by another searcher process "

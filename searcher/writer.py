@@ -62,8 +62,7 @@ def _worker(
         except OSError:
             pass
     from whoosh import index as whoosh_index
-    from whoosh.writing import SegmentWriter
-
+    from searcher.segments import writer as segment_writer
     from searcher.store import article_documents
 
     # Forked children share the parent's random state, and Whoosh names segments randomly.
@@ -71,7 +70,7 @@ def _worker(
     writer = None
     try:
         ix = whoosh_index.open_dir(index_dir, indexname=indexname)
-        writer = SegmentWriter(ix, _lk=False, limitmb=limitmb)  # the parent holds the lock
+        writer = segment_writer(ix, _lk=False, limitmb=limitmb)  # the parent holds the lock
         while True:
             try:
                 chunk = jobs.get(timeout=1.0)
