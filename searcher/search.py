@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from whoosh import query as wq
 
 from searcher.analysis import analyze
+from searcher.evaluate import Evaluator, best
 from searcher.query import Compiled, compile_query
 from searcher.text import canonical_tones
 
@@ -85,27 +86,41 @@ def _duplicate_key(text: str) -> str:
     return " ".join(canonical_tones(text).lower().split())
 
 
+def _evaluator(searcher):
+    """The searcher's term-at-a-time evaluator (it caches per-segment data)."""
+    evaluator = getattr(searcher, "_searcher_evaluator", None)
+    if evaluator is None:
+        evaluator = searcher._searcher_evaluator = Evaluator(searcher)
+    return evaluator
+
+
 def _unique_hits(searcher, query, filter_query, wanted: int):
     """Top hits with repeated identical paragraphs collapsed into the first (best) one.
 
-    Returns ``(hits, duplicate counts, total matches)``; fetches more until ``wanted``
-    distinct paragraphs are found or the matches run out.
+    Returns ``(hits, duplicate counts, total matches)``, each hit a ``(docnum, score,
+    stored fields)`` triple; ranks further down until ``wanted`` distinct paragraphs are
+    found or the matches run out.
     """
+    allowed = set(searcher.docs_for_query(filter_query)) if filter_query is not None else None
+    table = _evaluator(searcher).table(query, allowed)
+    if allowed is not None:
+        table = {d: s for d, s in table.items() if d in allowed}
     window = wanted * 2 + 10
     while True:
-        results = searcher.search(query, limit=window, filter=filter_query)
+        ranked = best(table, window)
         seen: dict[str, int] = {}
         unique, counts = [], []
-        for hit in results:
-            key = _duplicate_key(hit["text"])
+        for docnum, score in ranked:
+            fields = searcher.stored_fields(docnum)
+            key = _duplicate_key(fields["text"])
             if key in seen:
                 counts[seen[key]] += 1
                 continue
             seen[key] = len(unique)
-            unique.append(hit)
+            unique.append((docnum, score, fields))
             counts.append(0)
-        if len(unique) >= wanted or results.scored_length() < window:
-            return unique[:wanted], counts[:wanted], len(results)
+        if len(unique) >= wanted or len(ranked) < window:
+            return unique[:wanted], counts[:wanted], len(table)
         window *= 4
 
 
@@ -155,9 +170,10 @@ def search(
         if group:
             by_article: dict[str, list] = {}
             for hit, count in picked:
-                by_article.setdefault(hit["article"], [])
-                if len(by_article[hit["article"]]) < group:
-                    by_article[hit["article"]].append((hit, count))
+                article_id = hit[2]["article"]
+                by_article.setdefault(article_id, [])
+                if len(by_article[article_id]) < group:
+                    by_article[article_id].append((hit, count))
             chosen = list(by_article)[offset : offset + limit]
             groups = {a: n for n, a in enumerate(chosen, start=offset + 1)}
             picked = [pair for a in chosen for pair in by_article[a]]
@@ -166,13 +182,12 @@ def search(
             picked = picked[offset : offset + limit]
             first_rank = offset + 1
         hits = []
-        for rank, (hit, duplicates) in enumerate(picked, start=first_rank):
-            stored = hit.fields()
+        for rank, ((_, score, stored), duplicates) in enumerate(picked, start=first_rank):
             before, after = _context(searcher, stored["article"], stored["para"], context)
             hits.append(
                 Hit(
                     rank=rank,
-                    score=round(hit.score, 4),
+                    score=round(score, 4),
                     article=stored["article"],
                     paragraph=stored["para"],
                     title=stored.get("title", ""),

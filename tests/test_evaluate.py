@@ -1,0 +1,116 @@
+"""The term-at-a-time evaluator must give what Whoosh's own searcher gives: the same
+matches, the same scores and the same order, on every kind of query the compiler builds,
+on an index with several segments and deleted documents."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from whoosh import query as wq
+
+from searcher.corpus import Article
+from searcher.evaluate import Evaluator
+from searcher.query import compile_query
+from searcher.store import Index
+from tests.conftest import CORPUS, shared_path
+
+QUERIES = [
+    "sợ trách nhiệm",
+    "so trach nhiem",
+    "trách nhiệm",
+    "cán bộ",
+    "của",
+    "Bình Thuận",
+    '"trách nhiệm"',
+    '"so trach nhiem"',
+    "cán bộ -\"nêu gương\"",
+    '"kỷ luật" OR "kỷ cương"',
+    "(cán bộ OR công chức) trách nhiệm",
+    'title:"bình thuận"',
+    "title:xuất khẩu",
+    "tại sao đội thủ của Panthers thua",
+    "ai là người dẫn đầu đội về số lần vật ngã",
+    "Super Bowl 50 diễn ra ở đâu",
+    "nhiet do trung binh nam",
+    "Panthers",
+    "xyzw qwrtz",
+]
+
+
+def _articles() -> list[Article]:
+    articles = []
+    with open(shared_path("data", "xquad_vi", "passages.jsonl"), encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            articles.append(
+                Article(id=record["id"], title=record["title"], paragraphs=(record["title"], record["text"]), hash="x")
+            )
+    return articles
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory) -> Index:
+    """The bundled corpus and the XQuAD passages in several segments, some documents
+    deleted (articles re-indexed after their first version)."""
+    path = tmp_path_factory.mktemp("evaluate-index")
+    ix = Index.open_or_create(path)
+    ix.sync(CORPUS, jobs=1)
+    articles = _articles()
+    ix.add_articles(articles[:120], jobs=2)  # two workers: two more segments
+    ix.add_articles(articles[100:], jobs=1)  # 20 re-indexed: their old documents deleted
+    return Index.open(path)
+
+
+def _whoosh_top(searcher, query, limit, filter_query=None):
+    results = searcher.search(query, limit=limit, filter=filter_query)
+    return [(hit.docnum, hit.score) for hit in results], len(results)
+
+
+def test_the_index_has_segments_and_deletions(index):
+    with index.searcher() as searcher:
+        reader = searcher.reader()
+        assert len(searcher.subsearchers) >= 3
+        assert reader.has_deletions()
+
+
+@pytest.mark.parametrize("text", QUERIES)
+def test_same_matches_scores_and_order_as_whoosh(index, text):
+    with index.searcher() as searcher:
+        query = compile_query(text, searcher.reader()).query
+        expected, total = _whoosh_top(searcher, query, limit=None)
+        best, count = Evaluator(searcher).top(query, limit=len(expected) or 10)
+    assert count == total
+    assert [d for d, _ in best] == [d for d, _ in expected] or _same_up_to_ties(best, expected)
+    for (_, ours), (_, theirs) in zip(best, expected):
+        assert ours == pytest.approx(theirs, rel=1e-9)
+
+
+def test_most_queries_match_something(index):
+    """The comparison above is only worth something if the queries find paragraphs."""
+    with index.searcher() as searcher:
+        evaluator = Evaluator(searcher)
+        counts = [evaluator.top(compile_query(t, searcher.reader()).query, 1)[1] for t in QUERIES]
+    assert sum(1 for c in counts if c > 0) >= len(QUERIES) - 2
+    assert counts[-1] == 0
+
+
+def test_a_filter_restricts_the_matches(index):
+    with index.searcher() as searcher:
+        query = compile_query("của", searcher.reader()).query
+        article = wq.Term("article", "xquad_vi-test-a000-p000")
+        expected, total = _whoosh_top(searcher, query, limit=None, filter_query=article)
+        allowed = set(searcher.docs_for_query(article))
+        best, count = Evaluator(searcher).top(query, limit=100, allowed=allowed)
+    assert 0 < count == total < 10
+    assert [d for d, _ in best] == [d for d, _ in expected]
+
+
+def _same_up_to_ties(ours, theirs) -> bool:
+    """Equal but for neighbours whose scores differ by rounding only."""
+    if sorted(d for d, _ in ours) != sorted(d for d, _ in theirs):
+        return False
+    for (d1, s1), (d2, s2) in zip(ours, theirs):
+        if d1 != d2 and s1 != pytest.approx(s2, rel=1e-9):
+            return False
+    return True
