@@ -218,6 +218,11 @@ after "--": searcher query -- '-"nêu gương" trách nhiệm'.
 def query_command(
     settings: Settings, words, limit, offset, json_output, color, article, context, group, explain, since, until, batch
 ):
+    # Unknown options pass through as words (so that `trách nhiệm -"nêu gương"` works);
+    # a misspelt long option must not silently become part of the query.
+    misspelt = next((w for w in words if w[:2] == "--" and w[2:3].isalpha()), None)
+    if misspelt:
+        raise click.UsageError(f"no such option: {misspelt.split('=')[0]}")
     query = " ".join(words) if words else None
     if (query is None) == (batch is None):
         raise click.UsageError("give a QUERY or --batch FILE (one of the two)")

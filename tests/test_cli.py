@@ -210,6 +210,14 @@ def test_malformed_query_is_an_error_not_a_traceback(run):
     assert result.stderr.startswith("Error: nothing to search for")
 
 
+def test_a_misspelt_option_is_an_error_not_query_words(run):
+    result = run("query", "--jsn", "trách nhiệm")
+    assert result.exit_code == 2
+    assert "no such option: --jsn" in result.output
+    # a minus before a query word is still an exclusion
+    assert run("query", 'trách nhiệm -"nêu gương"').exit_code == 0
+
+
 def test_terminal_gets_rich_output_with_highlights(run, monkeypatch):
     monkeypatch.setattr(cli_module, "stdout_is_tty", lambda: True)
     result = run("query", "sợ trách nhiệm", "-n", "2", "--color", "always")
