@@ -14,8 +14,12 @@ import re
 from dataclasses import dataclass
 from typing import Iterator, NamedTuple
 
+from itertools import accumulate
+
 from whoosh.analysis import Token, Tokenizer
 from whoosh.fields import TEXT
+from whoosh.formats import Positions
+from whoosh.system import pack_uint
 
 from searcher.text import SYLLABLE_RE, analysis_form, canonical_syllable, fold_accents, nfc
 
@@ -170,11 +174,89 @@ class VietnameseTokenizer(Tokenizer):
             yield token
 
 
+def _varints(numbers) -> bytes:
+    if max(numbers) < 0x80:
+        return bytes(numbers)
+    out = bytearray()
+    for n in numbers:
+        while n >= 0x80:
+            out.append((n & 0x7F) | 0x80)
+            n >>= 7
+        out.append(n)
+    return bytes(out)
+
+
+def _unvarints(data: bytes) -> list[int]:
+    if not data or max(data) < 0x80:
+        return list(data)
+    numbers, n, shift = [], 0, 0
+    for byte in data:
+        n |= (byte & 0x7F) << shift
+        if byte & 0x80:
+            shift += 7
+        else:
+            numbers.append(n)
+            n, shift = 0, 0
+    return numbers
+
+
+class CompactPositions(Positions):
+    """Whoosh's ``Positions`` with each posting's positions as varint deltas.
+
+    Whoosh stores a 4-byte count and a *pickled list* of deltas per posting (~14 bytes for
+    a syllable seen once); here a syllable seen once at position < 128 costs one byte,
+    and the count is the number of varints.
+    """
+
+    def encode(self, poslist) -> bytes:
+        return _varints([b - a for a, b in zip([0, *poslist], poslist)])
+
+    def decode_positions(self, valuestring) -> list[int]:
+        return list(accumulate(_unvarints(valuestring)))
+
+    def decode_frequency(self, valuestring) -> int:
+        if max(valuestring, default=0) < 0x80:
+            return len(valuestring)
+        return sum(1 for byte in valuestring if byte < 0x80)
+
+    def decode_weight(self, valuestring) -> float:
+        return self.decode_frequency(valuestring) * self.field_boost
+
+
 class VietnameseText(TEXT):
     """A TEXT field that also takes a ready ``Analysis`` as its value (Whoosh's own
-    ``TEXT`` only takes strings, and reads a tuple as a list of ready-made terms)."""
+    ``TEXT`` only takes strings, and reads a tuple as a list of ready-made terms).
+
+    Postings are built straight from the ``Analysis`` (no Token objects), positions
+    stored in the compact form of ``CompactPositions``.
+    """
+
+    def __init__(self, analyzer: VietnameseTokenizer, phrase: bool = False):
+        super().__init__(analyzer=analyzer, phrase=phrase)
+        if phrase:
+            self.format = CompactPositions(field_boost=self.format.field_boost)
 
     def index(self, value, **kwargs):
-        kwargs.setdefault("mode", "index")
-        for text, freq, weight, encoded in self.format.word_values(value, self.analyzer, **kwargs):
-            yield text.encode("utf-8"), freq, weight, encoded
+        if not isinstance(value, Analysis):
+            value = analyze(nfc(value), words=self.analyzer.unit == "words")
+        unit = self.analyzer.unit
+        units = getattr(value, unit)
+        forms = [u.folded for u in units] if self.analyzer.folded else [u.canon for u in units]
+        boost = self.format.field_boost
+        if isinstance(self.format, CompactPositions):
+            places = value.positions if unit == "syllables" else range(len(units))
+            seen: dict[str, list[int]] = {}
+            for form, pos in zip(forms, places):
+                if form in seen:
+                    seen[form].append(pos)
+                else:
+                    seen[form] = [pos]
+            encode = self.format.encode
+            for form, poses in seen.items():
+                yield form.encode("utf-8"), len(poses), len(poses) * boost, encode(poses)
+        else:
+            counts: dict[str, int] = {}
+            for form in forms:
+                counts[form] = counts.get(form, 0) + 1
+            for form, n in counts.items():
+                yield form.encode("utf-8"), n, n * boost, pack_uint(n)

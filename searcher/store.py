@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 # Bump whenever the schema or the analysis changes what an index holds: an index built by
 # another version is refused with a message to rebuild, never read wrongly.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 INDEX_NAME = f"searcher_v{SCHEMA_VERSION}"
 _TOC_RE = re.compile(r"^_(searcher_v\d+|MAIN)_\d+\.toc$")
 LOCK_TIMEOUT = 10.0  # seconds a second writer waits for the first

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from searcher import cli as cli_module
+from searcher.store import INDEX_NAME
 from searcher.text import canonical_tones, fold_accents
 from tests.conftest import CORPUS, REPO
 
@@ -176,7 +177,7 @@ def test_missing_corpus_is_a_one_line_error(run, tmp_path):
 def test_unreadable_index_is_a_one_line_error(run, tmp_path):
     index = tmp_path / "index"
     index.mkdir()
-    (index / "_searcher_v1_1.toc").write_bytes(b"garbage, not a whoosh table of contents")
+    (index / f"_{INDEX_NAME}_1.toc").write_bytes(b"garbage, not a whoosh table of contents")
     result = run("query", "trách nhiệm", index=index)
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
