@@ -136,25 +136,38 @@ class Evaluator:
                 self._drain(matcher, scorer, boost, offset, deleted, restrict, table)
                 continue
             idf, K1, B, avgfl = scorer.idf, scorer.K1, scorer.B, scorer.avgfl
+            k1p1 = K1 + 1
             norms = [K1 * ((1 - B) + B * fl / avgfl) for fl in _LENGTHS]
             norms[0] = K1 * ((1 - B) + B * 1 / avgfl)
-            k1p1 = K1 + 1
+            # The score of a posting with frequency 1, by length byte: most postings.
+            ones = [idf * ((1.0 * k1p1) / (1.0 + n)) * boost for n in norms]
             wanted = None
             if restrict is not None and len(restrict) * 8 < _doc_frequency(reader, fieldname, btext):
                 end = offset + reader.doc_count_all()
                 wanted = sorted(g - offset for g in restrict if offset <= g < end)
+            get = table.get
+            local = {d - offset for d in restrict} if restrict is not None and offset else restrict
             for ids, weights in _blocks(matcher, wanted):
-                for d, tf in zip(ids, weights):
-                    if d in deleted:
-                        continue
-                    g = d + offset
-                    if restrict is not None and g not in restrict:
-                        continue
-                    s = idf * ((tf * k1p1) / (tf + norms[lengths[d]])) * boost
-                    if add and g in table:
-                        table[g] += s
-                    else:
-                        table[g] = s
+                if local is not None or deleted:
+                    keep = [
+                        k for k, d in enumerate(ids) if (local is None or d in local) and d not in deleted
+                    ]
+                    if len(keep) < len(ids):
+                        ids = [ids[k] for k in keep]
+                        if weights is not None:
+                            weights = [weights[k] for k in keep] if not isinstance(weights, repeat) else weights
+                if weights is None:
+                    scores = [ones[lengths[d]] for d in ids]
+                else:
+                    scores = [idf * ((tf * k1p1) / (tf + norms[lengths[d]])) * boost for d, tf in zip(ids, weights)]
+                if offset:
+                    ids = [d + offset for d in ids]
+                pairs = zip(ids, scores)
+                if add:
+                    for g, sc in pairs:
+                        table[g] = get(g, 0.0) + sc
+                else:
+                    table.update(pairs)
         return table
 
     def _drain(self, matcher, scorer, boost, offset, deleted, restrict, table) -> None:
@@ -287,7 +300,8 @@ def _sum(tables: list, d: int) -> float:
 
 def _blocks(matcher, wanted: list | None = None):
     """(ids, weights) of each posting block of a term, decoded in bulk (as
-    ``W3LeafMatcher._read_ids``/``_read_weights`` do, without a call per posting).
+    ``W3LeafMatcher._read_ids``/``_read_weights`` do, without a call per posting);
+    weights ``None`` when every posting's frequency is 1.
     With ``wanted`` (sorted document numbers), blocks holding none of them are skipped
     undecoded: each block's header gives its last id."""
     if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
@@ -304,10 +318,10 @@ def _blocks(matcher, wanted: list | None = None):
                     continue
             if matcher._data is None:
                 matcher._read_data()
-            ids = tuple(accumulate(matcher._data[0]))
+            ids = list(accumulate(matcher._data[0]))
             weights = matcher._data[1]
-            if weights is None:
-                weights = repeat(1.0)
+            if weights == 1.0:
+                weights = None
             elif isinstance(weights, float):
                 weights = repeat(weights)
             yield ids, weights
