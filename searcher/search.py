@@ -10,7 +10,7 @@ from whoosh import query as wq
 from searcher.analysis import analyze
 from searcher.evaluate import Evaluator, best
 from searcher.query import Compiled, compile_query
-from searcher.text import canonical_tones
+from searcher.text import canonical_tones, fold_accents
 
 SUGGEST_BELOW = 3  # a query with fewer matches than this gets a "Did you mean"
 
@@ -86,6 +86,12 @@ def _duplicate_key(text: str) -> str:
     return " ".join(canonical_tones(text).lower().split())
 
 
+def _rough_key(text: str) -> str:
+    """Equal for any two paragraphs with equal ``_duplicate_key`` (and for some others):
+    cheap enough for every hit, while ``_duplicate_key`` only settles collisions."""
+    return " ".join(fold_accents(text).split())
+
+
 def _evaluator(searcher):
     """The searcher's term-at-a-time evaluator (it caches per-segment data)."""
     evaluator = getattr(searcher, "_searcher_evaluator", None)
@@ -108,15 +114,24 @@ def _unique_hits(searcher, query, filter_query, wanted: int):
     window = wanted * 2 + 10
     while True:
         ranked = best(table, window)
-        seen: dict[str, int] = {}
+        seen: dict[str, list] = {}  # rough key -> [[exact key or None, index in unique]]
         unique, counts = [], []
         for docnum, score in ranked:
             fields = searcher.stored_fields(docnum)
-            key = _duplicate_key(fields["text"])
-            if key in seen:
-                counts[seen[key]] += 1
+            text = fields["text"]
+            rough = _rough_key(text)
+            exact, duplicate_of = None, None
+            for entry in seen.get(rough, ()):
+                exact = exact or _duplicate_key(text)
+                if entry[0] is None:
+                    entry[0] = _duplicate_key(unique[entry[1]][2]["text"])
+                if entry[0] == exact:
+                    duplicate_of = entry[1]
+                    break
+            if duplicate_of is not None:
+                counts[duplicate_of] += 1
                 continue
-            seen[key] = len(unique)
+            seen.setdefault(rough, []).append([exact, len(unique)])
             unique.append((docnum, score, fields))
             counts.append(0)
         if len(unique) >= wanted or len(ranked) < window:

@@ -106,6 +106,22 @@ def mixed_corpus(tmp_path) -> Path:
     return corpus
 
 
+def test_repeated_paragraphs_collapse_into_one_hit(run, tmp_path):
+    """The same paragraph in three articles (one with old tone placement and other
+    spacing) is one hit with two duplicates; a paragraph that differs by a tone is not."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    same = "Hòa bình và thủy lợi là trách nhiệm của tỉnh."
+    (corpus / "a.txt").write_text(f"Tin A\n\n{same}\n", encoding="utf-8")
+    (corpus / "b.txt").write_text("Tin B\n\nHoà bình  và thuỷ lợi là trách nhiệm của tỉnh.\n", encoding="utf-8")
+    (corpus / "c.txt").write_text(f"Tin C\n\n{same}\n", encoding="utf-8")
+    (corpus / "d.txt").write_text("Tin D\n\nHòa bình và thủy lợi là trách nhiệm của tính.\n", encoding="utf-8")
+    hits = hits_of(run("query", "thủy lợi trách nhiệm", "--json", index=tmp_path / "index", corpus=corpus))
+    assert len(hits) == 2
+    assert sorted(h.get("duplicates", 0) for h in hits) == [0, 2]
+    assert {h["text"].split()[-1] for h in hits} == {"tỉnh.", "tính."}
+
+
 def test_exact_accents_rank_above_folded_matches(run, mixed_corpus, tmp_path):
     index = tmp_path / "index"
     hits = hits_of(run("query", "sợ trách nhiệm", "--json", index=index, corpus=mixed_corpus))
