@@ -146,12 +146,14 @@ class Evaluator:
                 end = offset + reader.doc_count_all()
                 wanted = sorted(g - offset for g in restrict if offset <= g < end)
             get = table.get
-            local = {d - offset for d in restrict} if restrict is not None and offset else restrict
             for ids, weights in _blocks(matcher, wanted):
-                if local is not None or deleted:
-                    keep = [
-                        k for k, d in enumerate(ids) if (local is None or d in local) and d not in deleted
-                    ]
+                if restrict is not None or deleted:
+                    if restrict is None:
+                        keep = [k for k, d in enumerate(ids) if d not in deleted]
+                    elif offset or deleted:
+                        keep = [k for k, d in enumerate(ids) if d + offset in restrict and d not in deleted]
+                    else:
+                        keep = [k for k, d in enumerate(ids) if d in restrict]
                     if len(keep) < len(ids):
                         ids = [ids[k] for k in keep]
                         if weights is not None:
