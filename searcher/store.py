@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 2
 INDEX_NAME = f"searcher_v{SCHEMA_VERSION}"
 _TOC_RE = re.compile(r"^_(searcher_v\d+|MAIN)_\d+\.toc$")
+_FILE_RE = re.compile(r"^_?(searcher_v\d+|MAIN)_")  # TOCs, segment files, lock of any version
 LOCK_TIMEOUT = 10.0  # seconds a second writer waits for the first
 WRITER_LIMIT_MB = 256  # Whoosh's in-memory posting pool, shared among the workers
 PARALLEL_MIN_PARAGRAPHS = 400  # below this, starting processes costs more than it saves
@@ -207,9 +208,9 @@ class Index:
         try:
             path.mkdir(parents=True, exist_ok=True)
             for name in os.listdir(path):
-                if name.startswith("_") and not name.startswith(f"_{INDEX_NAME}_"):
-                    if name.endswith((".toc", ".seg")) or re.match(r"^_(searcher_v\d+|MAIN)_", name):
-                        (path / name).unlink()
+                other = _FILE_RE.match(name)
+                if other and other.group(1) != INDEX_NAME:
+                    (path / name).unlink()
             ix = whoosh_index.create_in(str(path), make_schema(), indexname=INDEX_NAME)
         except OSError as exc:
             raise SearcherError(f"cannot create an index at {path}: {exc.strerror}") from None

@@ -205,11 +205,13 @@ def test_index_of_another_schema_version_asks_for_a_rebuild(run, tmp_path, corpu
     index = tmp_path / "index"
     index.mkdir()
     (index / "_searcher_v0_1.toc").write_bytes(b"an older layout")
+    (index / "searcher_v0_2v0yq4r1c8b7e3xk.seg").write_bytes(b"an older segment")
     result = run("query", "trách nhiệm", index=index, corpus=corpus_copy)
     assert result.exit_code == 2
     assert "incompatible version" in result.stderr and "searcher index --rebuild" in result.stderr
     rebuilt = run("index", "--rebuild", index=index, corpus=corpus_copy)
     assert rebuilt.exit_code == 0, rebuilt.stderr
+    assert not [p.name for p in index.iterdir() if p.name.startswith(("_searcher_v0", "searcher_v0"))]
     assert run("query", "trách nhiệm", index=index, corpus=corpus_copy).exit_code == 0
 
 
