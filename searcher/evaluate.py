@@ -17,6 +17,7 @@ their matcher drained into a table, so results are the same whatever the query h
 from __future__ import annotations
 
 import heapq
+from collections import OrderedDict
 from bisect import bisect_right
 from itertools import accumulate, repeat
 
@@ -29,6 +30,9 @@ from whoosh.util.numeric import byte_to_length
 from searcher.ranking import Quorum
 
 Table = dict  # global docnum -> score
+
+CACHE_MIN = 512  # term tables at least this large are kept for the next queries...
+CACHE_ENTRIES = 1_000_000  # ...up to this many entries in all (~100 MB), least recent out
 
 _LENGTHS = [byte_to_length(b) for b in range(256)]
 
@@ -44,6 +48,8 @@ class Evaluator:
             self.segments = list(searcher.subsearchers)
         self._lengths: dict[tuple[int, str], bytes | None] = {}
         self._deleted: dict[int, frozenset] = {}
+        self._cache: OrderedDict[tuple[str, bytes], Table] = OrderedDict()
+        self._cached = 0  # entries in all cached tables
 
     # -- public ------------------------------------------------------------------------
 
@@ -105,20 +111,63 @@ class Evaluator:
         return self._lengths[key]
 
     def _term(self, node: wq.Term, restrict: set | None, into: Table | None = None) -> Table:
-        """The term's scores; with ``into``, added to that table (an Or of terms)."""
+        """The term's scores (its boost applied); with ``into``, added to that table."""
         fieldname = node.fieldname
         schema = self.searcher.schema
         if fieldname not in schema:
-            return {}
-        field = schema[fieldname]
+            return {} if into is None else into
         try:
-            btext = field.to_bytes(node.text)
+            btext = schema[fieldname].to_bytes(node.text)
         except ValueError:
-            return {}
+            return {} if into is None else into
+        scores = self._term_scores(fieldname, btext, restrict)
         boost = node.boost
+        if into is None:
+            return dict(scores) if boost == 1.0 else {g: s * boost for g, s in scores.items()}
+        get = into.get
+        if boost == 1.0:
+            for g, s in scores.items():
+                into[g] = get(g, 0.0) + s
+        else:
+            for g, s in scores.items():
+                into[g] = get(g, 0.0) + s * boost
+        return into
+
+    def _term_scores(self, fieldname: str, btext: bytes, restrict: set | None) -> Table:
+        """A term's unboosted scores, from the cache when it has them (``restrict`` then
+        applied to the cached table); a table of at least ``CACHE_MIN`` documents is
+        computed whole and cached, so the next query with that term reads no postings."""
+        key = (fieldname, btext)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            if restrict is None:
+                return cached
+            if len(restrict) < len(cached):
+                return {g: cached[g] for g in restrict if g in cached}
+            return {g: s for g, s in cached.items() if g in restrict}
+        df = sum(
+            sub.reader().doc_frequency(fieldname, btext)
+            for sub, _ in self.segments
+            if (fieldname, btext) in sub.reader()
+        )
+        if df < CACHE_MIN or (restrict is not None and len(restrict) * 8 < df):
+            return self._read_term(fieldname, btext, restrict)
+        table = self._read_term(fieldname, btext, None)
+        self._cache[key] = table
+        self._cached += len(table)
+        while self._cached > CACHE_ENTRIES and len(self._cache) > 1:
+            _, old = self._cache.popitem(last=False)
+            self._cached -= len(old)
+        if restrict is None:
+            return table
+        return {g: table[g] for g in restrict if g in table}
+
+    def _read_term(self, fieldname: str, btext: bytes, restrict: set | None) -> Table:
+        """A term's unboosted scores read from its postings, segment by segment."""
+        field = self.searcher.schema[fieldname]
         weighting = self.searcher.weighting
-        table: Table = {} if into is None else into
-        add = into is not None
+        table: Table = {}
         for i, (sub, offset) in enumerate(self.segments):
             reader = sub.reader()
             if (fieldname, btext) not in reader:
@@ -133,19 +182,18 @@ class Evaluator:
                 matcher = matcher.child
             lengths = self._length_bytes(i, reader, fieldname) if field.scorable else None
             if not field.scorable or not hasattr(scorer, "idf") or lengths is None:
-                self._drain(matcher, scorer, boost, offset, deleted, restrict, table)
+                self._drain(matcher, scorer, offset, deleted, restrict, table)
                 continue
             idf, K1, B, avgfl = scorer.idf, scorer.K1, scorer.B, scorer.avgfl
             k1p1 = K1 + 1
             norms = [K1 * ((1 - B) + B * fl / avgfl) for fl in _LENGTHS]
             norms[0] = K1 * ((1 - B) + B * 1 / avgfl)
             # The score of a posting with frequency 1, by length byte: most postings.
-            ones = [idf * ((1.0 * k1p1) / (1.0 + n)) * boost for n in norms]
+            ones = [idf * ((1.0 * k1p1) / (1.0 + n)) for n in norms]
             wanted = None
-            if restrict is not None and len(restrict) * 8 < _doc_frequency(reader, fieldname, btext):
+            if restrict is not None and len(restrict) * 8 < reader.doc_frequency(fieldname, btext):
                 end = offset + reader.doc_count_all()
                 wanted = sorted(g - offset for g in restrict if offset <= g < end)
-            get = table.get
             for ids, weights in _blocks(matcher, wanted):
                 if restrict is not None or deleted:
                     if restrict is None:
@@ -156,33 +204,25 @@ class Evaluator:
                         keep = [k for k, d in enumerate(ids) if d in restrict]
                     if len(keep) < len(ids):
                         ids = [ids[k] for k in keep]
-                        if weights is not None:
-                            weights = [weights[k] for k in keep] if not isinstance(weights, repeat) else weights
+                        if weights is not None and not isinstance(weights, repeat):
+                            weights = [weights[k] for k in keep]
                 if weights is None:
                     scores = [ones[lengths[d]] for d in ids]
                 else:
-                    scores = [idf * ((tf * k1p1) / (tf + norms[lengths[d]])) * boost for d, tf in zip(ids, weights)]
+                    scores = [idf * ((tf * k1p1) / (tf + norms[lengths[d]])) for d, tf in zip(ids, weights)]
                 if offset:
                     ids = [d + offset for d in ids]
-                pairs = zip(ids, scores)
-                if add:
-                    for g, sc in pairs:
-                        table[g] = get(g, 0.0) + sc
-                else:
-                    table.update(pairs)
+                table.update(zip(ids, scores))
         return table
 
-    def _drain(self, matcher, scorer, boost, offset, deleted, restrict, table) -> None:
+    def _drain(self, matcher, scorer, offset, deleted, restrict, table) -> None:
         if scorer is not None and getattr(matcher, "scorer", None) is None:
             matcher.scorer = scorer
         while matcher.is_active():
             d = matcher.id()
             g = d + offset
             if d not in deleted and (restrict is None or g in restrict):
-                s = matcher.score()
-                if boost != 1.0:
-                    s = s * boost
-                table[g] = table[g] + s if g in table else s
+                table[g] = matcher.score()
             matcher.next()
 
     def _whoosh(self, node: wq.Query, restrict: set | None) -> Table:
@@ -283,10 +323,6 @@ def best(table: Table, n: int) -> list[tuple[int, float]]:
         pairs = [(-score, docnum) for docnum, score in table.items()]
     pairs.sort()
     return [(docnum, -negated) for negated, docnum in pairs[:n]]
-
-
-def _doc_frequency(reader, fieldname: str, btext: bytes) -> int:
-    return reader.doc_frequency(fieldname, btext)
 
 
 def _sum(tables: list, d: int) -> float:

@@ -114,3 +114,15 @@ def _same_up_to_ties(ours, theirs) -> bool:
         if d1 != d2 and s1 != pytest.approx(s2, rel=1e-9):
             return False
     return True
+
+
+def test_a_reused_evaluator_answers_like_a_fresh_one(index, monkeypatch):
+    """Term tables cached by earlier queries (every table, here) change nothing."""
+    monkeypatch.setattr("searcher.evaluate.CACHE_MIN", 1)
+    with index.searcher() as searcher:
+        reused = Evaluator(searcher)
+        for _ in range(2):
+            for text in QUERIES:
+                query = compile_query(text, searcher.reader()).query
+                assert reused.top(query, 50) == Evaluator(searcher).top(query, 50), text
+        assert reused._cache, "nothing was cached: the test exercised nothing"
