@@ -17,6 +17,7 @@ their matcher drained into a table, so results are the same whatever the query h
 from __future__ import annotations
 
 import heapq
+import math
 from collections import OrderedDict
 from bisect import bisect_right
 from itertools import accumulate, repeat
@@ -57,10 +58,64 @@ class Evaluator:
         """The ``limit`` best ``(docnum, score)`` pairs (score descending, then docnum, as
         Whoosh orders them) and the number of matching documents. ``allowed``, if given,
         restricts the matches to those document numbers."""
+        if isinstance(query, wq.AndMaybe) and query.boost == 1.0:
+            required = self.table(query.a, allowed)
+            if allowed is not None:
+                required = {d: s for d, s in required.items() if d in allowed}
+            total = len(required)
+            if total > limit:
+                # MaxScore: the optional part adds at most ``bound`` to a document, and the
+                # ``limit`` best by the required part alone score at least ``floor`` in
+                # the end; a document below ``floor - bound`` cannot reach the top.
+                bound = self.bound(query.b)
+                floor = heapq.nlargest(limit, required.values())[-1]
+                if bound < floor:
+                    cut = floor - bound
+                    required = {d: s for d, s in required.items() if s >= cut}
+            table = self._add_optional(required, query.b)
+            return best(table, limit), total
         table = self.table(query, allowed)
         if allowed is not None:
             table = {d: s for d, s in table.items() if d in allowed}
         return best(table, limit), len(table)
+
+    def bound(self, node: wq.Query) -> float:
+        """An upper bound of any document's score for ``node`` (``inf`` if unknown)."""
+        if isinstance(node, wq.Term):
+            return self._term_bound(node)
+        if isinstance(node, (wq.And, wq.Or)) and not isinstance(node, wq.DisjunctionMax):
+            if any(isinstance(q, wq.Not) for q in node.subqueries) or getattr(node, "scale", None):
+                return math.inf
+            return sum(self.bound(q) for q in node.subqueries) * node.boost
+        return math.inf
+
+    def _term_bound(self, node: wq.Term) -> float:
+        """BM25 grows with the term's frequency and shrinks with the field's length: the
+        largest frequency and the shortest length of any document with the term bound it."""
+        schema = self.searcher.schema
+        if node.fieldname not in schema or not schema[node.fieldname].scorable:
+            return math.inf
+        btext = schema[node.fieldname].to_bytes(node.text)
+        weighting = self.searcher.weighting
+        top = 0.0
+        for sub, _ in self.segments:
+            reader = sub.reader()
+            if (node.fieldname, btext) not in reader:
+                continue
+            scorer = weighting.scorer(sub, node.fieldname, btext)
+            info = reader.term_info(node.fieldname, btext)
+            if not hasattr(scorer, "idf"):
+                return math.inf
+            K1, B = scorer.K1, scorer.B
+            tf, length = info.max_weight(), info.min_length() or 1
+            top = max(top, scorer.idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * length / scorer.avgfl))))
+        return top * node.boost * (1 + 1e-9)  # float slack
+
+    def _add_optional(self, required: Table, optional_node: wq.Query) -> Table:
+        if not required:
+            return {}
+        optional = self.table(optional_node, set(required))
+        return {d: s + optional[d] if d in optional else s for d, s in required.items()}
 
     def table(self, node: wq.Query, restrict: set | None = None) -> Table:
         """Scores of the documents ``node`` matches; with ``restrict``, only those docs
@@ -135,8 +190,8 @@ class Evaluator:
 
     def _term_scores(self, fieldname: str, btext: bytes, restrict: set | None) -> Table:
         """A term's unboosted scores, from the cache when it has them (``restrict`` then
-        applied to the cached table); a table of at least ``CACHE_MIN`` documents is
-        computed whole and cached, so the next query with that term reads no postings."""
+        applied to the cached table); a whole table of at least ``CACHE_MIN`` documents
+        is kept, so the next query with that term reads no postings."""
         key = (fieldname, btext)
         cached = self._cache.get(key)
         if cached is not None:
@@ -151,7 +206,7 @@ class Evaluator:
             for sub, _ in self.segments
             if (fieldname, btext) in sub.reader()
         )
-        if df < CACHE_MIN or (restrict is not None and len(restrict) * 8 < df):
+        if df < CACHE_MIN or restrict is not None:
             return self._read_term(fieldname, btext, restrict)
         table = self._read_term(fieldname, btext, None)
         self._cache[key] = table
@@ -159,9 +214,7 @@ class Evaluator:
         while self._cached > CACHE_ENTRIES and len(self._cache) > 1:
             _, old = self._cache.popitem(last=False)
             self._cached -= len(old)
-        if restrict is None:
-            return table
-        return {g: table[g] for g in restrict if g in table}
+        return table
 
     def _read_term(self, fieldname: str, btext: bytes, restrict: set | None) -> Table:
         """A term's unboosted scores read from its postings, segment by segment."""
@@ -293,11 +346,7 @@ class Evaluator:
         return result
 
     def _and_maybe(self, node: wq.AndMaybe, restrict: set | None) -> Table:
-        required = self.table(node.a, restrict)
-        if not required:
-            return {}
-        optional = self.table(node.b, set(required))
-        return {d: s + optional[d] if d in optional else s for d, s in required.items()}
+        return self._add_optional(self.table(node.a, restrict), node.b)
 
     def _quorum(self, node: Quorum, restrict: set | None) -> Table:
         tables = [self.table(q, restrict) for q in node.subqueries]

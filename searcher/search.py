@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from whoosh import query as wq
 
 from searcher.analysis import analyze
-from searcher.evaluate import Evaluator, best
+from searcher.evaluate import Evaluator
 from searcher.query import Compiled, compile_query
 from searcher.text import canonical_tones, fold_accents
 
@@ -108,12 +108,10 @@ def _unique_hits(searcher, query, filter_query, wanted: int):
     found or the matches run out.
     """
     allowed = set(searcher.docs_for_query(filter_query)) if filter_query is not None else None
-    table = _evaluator(searcher).table(query, allowed)
-    if allowed is not None:
-        table = {d: s for d, s in table.items() if d in allowed}
+    evaluator = _evaluator(searcher)
     window = wanted * 2 + 10
     while True:
-        ranked = best(table, window)
+        ranked, total = evaluator.top(query, window, allowed)
         seen: dict[str, list] = {}  # rough key -> [[exact key or None, index in unique]]
         unique, counts = [], []
         for docnum, score in ranked:
@@ -135,7 +133,7 @@ def _unique_hits(searcher, query, filter_query, wanted: int):
             unique.append((docnum, score, fields))
             counts.append(0)
         if len(unique) >= wanted or len(ranked) < window:
-            return unique[:wanted], counts[:wanted], len(table)
+            return unique[:wanted], counts[:wanted], total
         window *= 4
 
 

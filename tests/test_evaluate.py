@@ -126,3 +126,31 @@ def test_a_reused_evaluator_answers_like_a_fresh_one(index, monkeypatch):
                 query = compile_query(text, searcher.reader()).query
                 assert reused.top(query, 50) == Evaluator(searcher).top(query, 50), text
         assert reused._cache, "nothing was cached: the test exercised nothing"
+
+
+@pytest.mark.parametrize("limit", [1, 5])
+def test_the_top_few_are_the_head_of_the_full_ranking(index, limit, monkeypatch):
+    """``top(query, n)`` skips the optional evidence of documents that cannot reach the
+    top n (MaxScore); what it returns must still be exactly the head of the ranking."""
+    pruned = []
+    original = Evaluator._add_optional
+
+    def spy(self, required, node):
+        pruned.append(len(required))
+        return original(self, required, node)
+
+    monkeypatch.setattr(Evaluator, "_add_optional", spy)
+    with index.searcher() as searcher:
+        skipped = 0
+        for text in QUERIES:
+            query = compile_query(text, searcher.reader()).query
+            expected, total = _whoosh_top(searcher, query, limit=None)
+            pruned.clear()
+            best, count = Evaluator(searcher).top(query, limit)
+            assert count == total, text
+            assert [d for d, _ in best] == [d for d, _ in expected[:limit]] or _same_up_to_ties(
+                best, expected[:limit]
+            ), text
+            if pruned and pruned[0] < total:
+                skipped += 1
+    assert skipped >= 1, "the bound never pruned anything: the test exercised nothing"
