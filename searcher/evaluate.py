@@ -18,12 +18,16 @@ from __future__ import annotations
 
 import heapq
 import math
+import pickle
+import struct
+import zlib
+from io import BytesIO
 from collections import OrderedDict
 from bisect import bisect_right
 from itertools import accumulate, repeat
 
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMatcher, _lenfield
 from whoosh.matching import FilterMatcher
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
@@ -179,13 +183,16 @@ class Evaluator:
         boost = node.boost
         if into is None:
             return dict(scores) if boost == 1.0 else {g: s * boost for g, s in scores.items()}
-        get = into.get
-        if boost == 1.0:
-            for g, s in scores.items():
-                into[g] = get(g, 0.0) + s
-        else:
-            for g, s in scores.items():
-                into[g] = get(g, 0.0) + s * boost
+        if boost != 1.0:
+            scores = {g: s * boost for g, s in scores.items()}
+        if not into:
+            into.update(scores)
+            return into
+        both = scores.keys() & into.keys()
+        if both:
+            into.update({g: into[g] + scores[g] for g in both})
+        if len(both) < len(scores):
+            into.update({g: s for g, s in scores.items() if g not in both} if both else scores)
         return into
 
     def _term_scores(self, fieldname: str, btext: bytes, restrict: set | None) -> Table:
@@ -247,7 +254,30 @@ class Evaluator:
             if restrict is not None and len(restrict) * 8 < reader.doc_frequency(fieldname, btext):
                 end = offset + reader.doc_count_all()
                 wanted = sorted(g - offset for g in restrict if offset <= g < end)
+            keep_global = restrict.__contains__ if restrict is not None else None
             for ids, weights in _blocks(matcher, wanted):
+                if not deleted:
+                    # The common case, filtered and scored at C speed where possible.
+                    if offset:
+                        ids = list(map(offset.__add__, ids))
+                    if weights is None:
+                        if keep_global is not None:
+                            ids = list(filter(keep_global, ids))
+                        scores = [ones[lengths[g - offset]] for g in ids]
+                    else:
+                        pairs = zip(ids, weights)
+                        if keep_global is not None:
+                            pairs = [(g, tf) for g, tf in pairs if g in restrict]
+                        pairs = list(pairs)
+                        ids = [g for g, _ in pairs]
+                        scores = [
+                            ones[lengths[g - offset]]
+                            if tf == 1.0
+                            else idf * ((tf * k1p1) / (tf + norms[lengths[g - offset]]))
+                            for g, tf in pairs
+                        ]
+                    table.update(zip(ids, scores))
+                    continue
                 if restrict is not None or deleted:
                     if restrict is None:
                         keep = [k for k, d in enumerate(ids) if d not in deleted]
@@ -385,6 +415,49 @@ def _sum(tables: list, d: int) -> float:
     return total
 
 
+_INT = struct.Struct("!i")
+
+
+def _buffer_blocks(buffer: bytes, wanted: list | None):
+    """``_blocks`` for a whole posting list read in one piece: W3's layout is the magic
+    ``W3Bl``, then per block a signed int (negative on the last block) giving the length
+    of a pickled info tuple ``(count, last id, max weight, compression, min length byte,
+    max length byte)`` followed by the (compressed) pickled ``(ids, weights, values)``."""
+    stream = BytesIO(buffer)
+    unpickle = pickle.Unpickler
+    position = 4
+    previous_max = -1
+    end = len(buffer)
+    while position < end:
+        length = _INT.unpack_from(buffer, position)[0]
+        last = length < 0
+        start = position + 4
+        position = start + abs(length)
+        stream.seek(start)
+        info = unpickle(stream).load()
+        if wanted is not None:
+            k = bisect_right(wanted, previous_max)
+            previous_max = info[1]
+            if k >= len(wanted):
+                return
+            if wanted[k] > info[1]:
+                if last:
+                    return
+                continue
+        data = buffer[stream.tell() : position]
+        if info[3]:
+            data = zlib.decompress(data)
+        ids, weights, _ = pickle.loads(data)
+        ids = list(accumulate(ids))
+        if weights == 1.0:
+            weights = None
+        elif isinstance(weights, float):
+            weights = repeat(weights)
+        yield ids, weights
+        if last:
+            return
+
+
 def _blocks(matcher, wanted: list | None = None):
     """(ids, weights) of each posting block of a term, decoded in bulk (as
     ``W3LeafMatcher._read_ids``/``_read_weights`` do, without a call per posting);
@@ -392,6 +465,16 @@ def _blocks(matcher, wanted: list | None = None):
     With ``wanted`` (sorted document numbers), blocks holding none of them are skipped
     undecoded: each block's header gives its last id."""
     if isinstance(matcher, W3LeafMatcher) and not matcher._byteids:
+        length = matcher._length
+        if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it a 1-tuple
+            length = length[0]
+        try:
+            buffer = matcher._postfile.get(matcher._startoffset, length)
+        except (OSError, TypeError, ValueError):
+            buffer = None
+        if buffer is not None and buffer[:4] == WHOOSH3_HEADER_MAGIC:
+            yield from _buffer_blocks(buffer, wanted)
+            return
         previous_max = -1
         while not matcher._atend:
             if wanted is not None:
