@@ -45,6 +45,8 @@ def searcher(index: Path, corpus: Path, *args: str) -> list[str]:
 def ensure_index(index: Path, corpus: Path) -> None:
     """Build or update ``index`` from ``corpus`` (never timed); stops on failure."""
     proc = subprocess.run(searcher(index, corpus, "index"), capture_output=True, text=True)
+    if proc.returncode != 0 and "incompatible version" in proc.stderr:  # an older schema
+        proc = subprocess.run(searcher(index, corpus, "index", "--rebuild"), capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"searcher index failed ({proc.returncode}):\n{proc.stderr}")
 
