@@ -5,7 +5,7 @@
 For the bundled corpus and each scale corpus: the raw text (UTF-8 bytes of the paragraphs
 searcher indexes, titles included, as its corpus reader returns them; the corpus files'
 bytes are shown too), the index folder's size, their ratio (issue 5: ≤ 4 × the raw text),
-then a breakdown: the parts of Whoosh's compound segment file (postings, term dictionary,
+then a breakdown: the parts of Whoosh's segment files (postings, term dictionary,
 stored fields, field lengths) and, per field, the number of terms, how many occur in one
 paragraph only, and the bytes of their postings.
 
@@ -53,8 +53,10 @@ def whoosh_breakdown(index: Path) -> tuple[dict[str, int], list[tuple[str, int, 
                 parts[kind] += storage.file_length(name)
     for other in index.iterdir():  # non-compound segment files and searcher's own files, if any
         if other.suffix not in (".seg", ".toc") and other.is_file() and other.stat().st_size:
-            segment_file = re.match(r"^.+_[a-z0-9]{16}\.\w+$", other.name)
-            parts[other.suffix.lstrip(".") if segment_file else other.name] += other.stat().st_size
+            segment_file = re.match(r"^.+_[a-z0-9]{16}\.(.+)$", other.name)
+            kind = segment_file.group(1) if segment_file else other.name
+            kind = "field lengths (*_len.col)" if kind.endswith("_len.col") else kind
+            parts[kind] += other.stat().st_size
     tocs = [m.group(1) for p in index.glob("_*.toc") if (m := re.match(r"^_(.+)_\d+\.toc$", p.name))]
     fields = []
     facts = {}
