@@ -6,8 +6,11 @@ tree once more. At 100k paragraphs that cost 0.5-2 s per query. Here the same qu
 is evaluated one posting list at a time instead: each term's postings are decoded a block
 at a time straight from Whoosh's posting file and scored with the same BM25F formula,
 constants and boosts Whoosh would use, into a ``{docnum: score}`` table; And, Or, AndMaybe,
-Quorum and Not combine tables. Every match is scored, so there is no pruning to get wrong,
-and the total is the size of the final table.
+Quorum and Not combine tables. Every match of the required part is scored, so the total
+is exact (the size of its table) and no pruning can drop a document that belongs in the
+top n; only the optional evidence of an AndMaybe is skipped for documents whose bound
+says they cannot reach the top n (MaxScore). Tables of common terms are kept (LRU) for
+the next queries of the same searcher, which a ``--batch`` reuses.
 
 Query nodes this module does not know (phrases, ranges) are matched by Whoosh itself,
 their matcher drained into a table, so results are the same whatever the query holds;
@@ -21,9 +24,9 @@ import math
 import pickle
 import struct
 import zlib
-from io import BytesIO
-from collections import OrderedDict
 from bisect import bisect_right
+from collections import OrderedDict
+from io import BytesIO
 from itertools import accumulate, repeat
 
 from whoosh import query as wq
