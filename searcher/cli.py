@@ -51,6 +51,21 @@ class SearcherGroup(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
 
 
+class _Limit(click.IntRange):
+    """``-n``, which also catches an unquoted exclusion: the shell turns
+    ``-"nêu gương"`` into ``-nêu gương``, which click reads as ``-n êu gương``."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip().lstrip("+-").isdigit():
+            self.fail(
+                f"{value!r} is not a number. To exclude words, quote the whole query: "
+                "searcher query 'trách nhiệm -\"nêu gương\"'",
+                param,
+                ctx,
+            )
+        return super().convert(value, param, ctx)
+
+
 @dataclass
 class Settings:
     index: Path
@@ -183,7 +198,7 @@ after "--": searcher query -- '-"nêu gương" trách nhiệm'.
 
 @cli.command("query", help=QUERY_HELP, context_settings={"ignore_unknown_options": True})
 @click.argument("words", nargs=-1)
-@click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(min=1), help="Hits to show.")
+@click.option("-n", "--limit", default=10, show_default=True, type=_Limit(min=1), help="Hits to show.")
 @click.option("--offset", default=0, type=click.IntRange(min=0), help="Skip this many hits first.")
 @click.option("--json", "json_output", is_flag=True, help="JSON Lines output.")
 @click.option(

@@ -237,6 +237,13 @@ def test_a_misspelt_option_is_an_error_not_query_words(run):
     assert run("query", 'trách nhiệm -"nêu gương"').exit_code == 0
 
 
+def test_an_unquoted_exclusion_gets_a_hint_not_a_bare_integer_error(run):
+    # what a shell passes for: searcher query trách nhiệm -"nêu gương"
+    result = run("query", "trách nhiệm", "-nêu gương")
+    assert result.exit_code == 2
+    assert "To exclude words, quote the whole query" in result.stderr
+
+
 def test_terminal_gets_rich_output_with_highlights(run, monkeypatch):
     monkeypatch.setattr(cli_module, "stdout_is_tty", lambda: True)
     result = run("query", "sợ trách nhiệm", "-n", "2", "--color", "always")
