@@ -51,8 +51,8 @@ class SearcherGroup(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
 
 
-class _Limit(click.IntRange):
-    """``-n``, which also catches an unquoted exclusion: the shell turns
+class _Count(click.IntRange):
+    """``-n`` and ``-C``, which also catch an unquoted exclusion: the shell turns
     ``-"nêu gương"`` into ``-nêu gương``, which click reads as ``-n êu gương``."""
 
     def convert(self, value, param, ctx):
@@ -198,7 +198,7 @@ after "--": searcher query -- '-"nêu gương" trách nhiệm'.
 
 @cli.command("query", help=QUERY_HELP, context_settings={"ignore_unknown_options": True})
 @click.argument("words", nargs=-1)
-@click.option("-n", "--limit", default=10, show_default=True, type=_Limit(min=1), help="Hits to show.")
+@click.option("-n", "--limit", default=10, show_default=True, type=_Count(min=1), help="Hits to show.")
 @click.option("--offset", default=0, type=click.IntRange(min=0), help="Skip this many hits first.")
 @click.option("--json", "json_output", is_flag=True, help="JSON Lines output.")
 @click.option(
@@ -209,7 +209,7 @@ after "--": searcher query -- '-"nêu gương" trách nhiệm'.
     help="Colour highlights (NO_COLOR is honoured by auto).",
 )
 @click.option("--article", help="Only paragraphs of this article id.")
-@click.option("-C", "--context", default=0, type=click.IntRange(min=0), help="Show N paragraphs around each hit.")
+@click.option("-C", "--context", default=0, type=_Count(min=0), help="Show N paragraphs around each hit.")
 @click.option(
     "--group",
     "group",
