@@ -302,6 +302,7 @@ class Evaluator:
         return table
 
     def _drain(self, matcher, scorer, offset, deleted, restrict, table) -> None:
+        """Scores from a matcher, one posting at a time (``scorer`` set if it has none)."""
         if scorer is not None and getattr(matcher, "scorer", None) is None:
             matcher.scorer = scorer
         while matcher.is_active():
@@ -315,14 +316,8 @@ class Evaluator:
         """Any other query: Whoosh's own matcher, drained (deleted documents excluded)."""
         table: Table = {}
         for i, (sub, offset) in enumerate(self.segments):
-            matcher = node.matcher(sub)
             deleted = self._deleted_docs(i, sub.reader())
-            while matcher.is_active():
-                d = matcher.id()
-                g = d + offset
-                if d not in deleted and (restrict is None or g in restrict):
-                    table[g] = matcher.score()
-                matcher.next()
+            self._drain(node.matcher(sub), None, offset, deleted, restrict, table)
         return table
 
     # -- combinations --------------------------------------------------------------------
