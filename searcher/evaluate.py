@@ -30,7 +30,7 @@ from io import BytesIO
 from itertools import accumulate, repeat
 
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMatcher, _lenfield
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching import FilterMatcher
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
@@ -281,17 +281,16 @@ class Evaluator:
                         ]
                     table.update(zip(ids, scores))
                     continue
-                if restrict is not None or deleted:
-                    if restrict is None:
-                        keep = [k for k, d in enumerate(ids) if d not in deleted]
-                    elif offset or deleted:
-                        keep = [k for k, d in enumerate(ids) if d + offset in restrict and d not in deleted]
-                    else:
-                        keep = [k for k, d in enumerate(ids) if d in restrict]
-                    if len(keep) < len(ids):
-                        ids = [ids[k] for k in keep]
-                        if weights is not None and not isinstance(weights, repeat):
-                            weights = [weights[k] for k in keep]
+                # A segment with deletions.
+                keep = [
+                    k
+                    for k, d in enumerate(ids)
+                    if d not in deleted and (restrict is None or d + offset in restrict)
+                ]
+                if len(keep) < len(ids):
+                    ids = [ids[k] for k in keep]
+                    if weights is not None and not isinstance(weights, repeat):
+                        weights = [weights[k] for k in keep]
                 if weights is None:
                     scores = [ones[lengths[d]] for d in ids]
                 else:
@@ -352,7 +351,7 @@ class Evaluator:
             keys = set(t)
             if not keys:
                 return {}
-        result = {d: _sum(tables, d) for d in keys}
+        result = {d: sum(t[d] for t in tables) for d in keys}
         if negative:
             # Whoosh matches each ``Not`` clause with an InverseMatcher, which adds 1.0 to
             # the score of every document it lets through; so do we, to rank identically.
@@ -400,17 +399,6 @@ def best(table: Table, n: int) -> list[tuple[int, float]]:
         pairs = [(-score, docnum) for docnum, score in table.items()]
     pairs.sort()
     return [(docnum, -negated) for negated, docnum in pairs[:n]]
-
-
-def _sum(tables: list, d: int) -> float:
-    total = 0.0
-    first = True
-    for t in tables:
-        if first:
-            total, first = t[d], False
-        else:
-            total = total + t[d]
-    return total
 
 
 _INT = struct.Struct("!i")
@@ -466,34 +454,7 @@ def _blocks(matcher, wanted: list | None = None):
         length = matcher._length
         if isinstance(length, tuple):  # W3TermInfo.from_bytes leaves it a 1-tuple
             length = length[0]
-        try:
-            buffer = matcher._postfile.get(matcher._startoffset, length)
-        except (OSError, TypeError, ValueError):
-            buffer = None
-        if buffer is not None and buffer[:4] == WHOOSH3_HEADER_MAGIC:
-            yield from _buffer_blocks(buffer, wanted)
-            return
-        previous_max = -1
-        while not matcher._atend:
-            if wanted is not None:
-                block_max = matcher._maxid
-                k = bisect_right(wanted, previous_max)
-                previous_max = block_max
-                if k >= len(wanted):
-                    return
-                if wanted[k] > block_max:
-                    matcher._next_block()
-                    continue
-            if matcher._data is None:
-                matcher._read_data()
-            ids = list(accumulate(matcher._data[0]))
-            weights = matcher._data[1]
-            if weights == 1.0:
-                weights = None
-            elif isinstance(weights, float):
-                weights = repeat(weights)
-            yield ids, weights
-            matcher._next_block()
+        yield from _buffer_blocks(matcher._postfile.get(matcher._startoffset, length), wanted)
         return
     ids, weights = [], []
     while matcher.is_active():

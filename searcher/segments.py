@@ -18,8 +18,8 @@ names Whoosh's own codec); only the writer differs:
   it writes (to keep per-block length statistics): ~5 % of a build.
 - **Segments are not compound.** A compound segment is one file that Whoosh's reader
   maps and then *copies* whole into memory (``BytesIO`` over the map) every time a
-  searcher opens it: at 100k paragraphs, 0.3 s and 0.7 GB for every query process. Separate files are
-  read on demand instead.
+  searcher opens it: at 100k paragraphs, 0.3 s and 0.7 GB for every query process.
+  Separate files are read on demand instead.
 """
 
 from __future__ import annotations
@@ -35,8 +35,6 @@ from whoosh.util.numlists import delta_encode
 from whoosh.writing import SegmentWriter
 
 PICKLE_PROTOCOL = 3  # 4 and 5 add a 9-byte frame header to every small pickle
-
-
 BULK_POSTINGS = True  # False: Whoosh's own per-posting loop (the tests compare the two)
 INLINE_LIMIT = 8  # posting lists shorter than this are kept in the term dictionary
 SMALL_BLOCK = 24  # below this many postings a tuple pickles smaller than an array
@@ -81,7 +79,6 @@ class _FieldWriter(W3FieldWriter):
         """
         if not BULK_POSTINGS or not isinstance(lengths, _Lengths):
             return super().add_postings(schema, lengths, items)
-        blocklimit = None
         lastfn = None
         for (fieldname, btext), group in groupby(items, key=_term_key):
             if fieldname != lastfn:
