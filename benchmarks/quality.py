@@ -553,9 +553,9 @@ def _make_compiler(cfg: Config):
             keep = []
             extra = super()._words(canon, folded) if cfg.word_source == "vocab" else self._pyvi_words(canon, folded)
             for q in extra:
-                if q.fieldname in ("word", "wfold") and not cfg.words:
+                if q.fieldname == "word" and not cfg.words:
                     continue
-                if q.fieldname in ("big", "fbig") and not cfg.bigrams:
+                if q.fieldname == "big" and not cfg.bigrams:
                     continue
                 keep.append(q)
             return keep
@@ -565,7 +565,6 @@ def _make_compiler(cfg: Config):
             instead of every known n-gram; bigrams as usual."""
             from searcher.segment import segmenter
 
-            wfield, bfield = ("wfold", "fbig") if self.accentless else ("word", "big")
             forms = folded if self.accentless else canon
             text = " ".join(self._raw)
             starts, pos = [], 0
@@ -581,11 +580,15 @@ def _make_compiler(cfg: Config):
                 while j < len(starts) and starts[j] < wend:
                     j += 1
                 if j - i >= 2:
-                    word = "_".join(forms[i:j])
-                    if self._known(wfield, word):
-                        extra.append(wq.Term(wfield, word, boost=sq.W_WORD))
+                    word, fword = "_".join(canon[i:j]), "_".join(folded[i:j])
+                    if self.accentless:
+                        known = self._has_variants("word", fword)
+                    else:
+                        known = self._known("word", sq.variant_term(fword, word))
+                    if known:
+                        extra.append(self._unit("word", word, fword, sq.W_WORD))
             for i in range(1, len(forms)):
-                extra.append(wq.Term(bfield, f"{forms[i - 1]}_{forms[i]}", boost=sq.W_BIGRAM))
+                extra.append(self._unit("big", f"{canon[i - 1]}_{canon[i]}", f"{folded[i - 1]}_{folded[i]}", sq.W_BIGRAM))
             return extra
 
         def terms(self, syllables, title=False):
@@ -605,7 +608,9 @@ def _make_compiler(cfg: Config):
                 optional = [q for q in optional if q.fieldname not in ("tsyl", "tfold")]
             if cfg.word_min > 1:
                 optional = [
-                    q for q in optional if q.fieldname not in ("word", "wfold") or q.text.count("_") + 1 >= cfg.word_min
+                    q
+                    for q in optional
+                    if q.fieldname != "word" or q.text.split(sq.VARIANT_SEP)[0].count("_") + 1 >= cfg.word_min
                 ]
             canon, folded = self.forms(syllables)
             n = len(set(canon))

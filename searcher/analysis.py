@@ -21,7 +21,7 @@ from whoosh.fields import TEXT
 from whoosh.formats import Frequency, Positions
 from whoosh.system import pack_uint
 
-from searcher.text import SYLLABLE_RE, analysis_form, canonical_syllable, fold_accents, nfc
+from searcher.text import SYLLABLE_RE, analysis_form, canonical_syllable, fold_accents, nfc, variant_term
 
 
 class Unit(NamedTuple):
@@ -124,21 +124,30 @@ class VietnameseTokenizer(Tokenizer):
     """Yields one view of an ``Analysis`` (or of a string, analyzed on the spot) as tokens.
 
     ``unit`` is ``syllables``, ``words`` or ``bigrams``; ``folded`` picks the accentless
-    form. Token ``startchar``/``endchar`` are offsets into the stored text.
+    form, ``keyed`` the ``folded|canonical`` term of ``variant_term``. Token
+    ``startchar``/``endchar`` are offsets into the stored text.
     """
 
-    def __init__(self, unit: str = "syllables", folded: bool = False):
+    def __init__(self, unit: str = "syllables", folded: bool = False, keyed: bool = False):
         if unit not in UNITS:
             raise ValueError(f"unit must be one of {UNITS}")
         self.unit = unit
         self.folded = folded
+        self.keyed = keyed
 
     def __eq__(self, other):
         return (
             isinstance(other, VietnameseTokenizer)
             and self.unit == other.unit
             and self.folded == other.folded
+            and self.keyed == other.keyed
         )
+
+    def forms(self, units) -> list[str]:
+        """The term of each unit, as this tokenizer indexes it."""
+        if self.keyed:
+            return [variant_term(u.folded, u.canon) for u in units]
+        return [u.folded for u in units] if self.folded else [u.canon for u in units]
 
     def __call__(
         self,
@@ -160,8 +169,8 @@ class VietnameseTokenizer(Tokenizer):
         units = getattr(analysis, self.unit)
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         places = analysis.positions if self.unit == "syllables" else range(len(units))
-        for pos, unit in zip(places, units):
-            token.text = unit.folded if self.folded else unit.canon
+        for pos, unit, form in zip(places, units, self.forms(units)):
+            token.text = form
             token.boost = 1.0
             token.stopped = False
             if keeporiginal:
@@ -257,7 +266,7 @@ class VietnameseText(TEXT):
             value = analyze(nfc(value), words=self.analyzer.unit == "words")
         unit = self.analyzer.unit
         units = getattr(value, unit)
-        forms = [u.folded for u in units] if self.analyzer.folded else [u.canon for u in units]
+        forms = self.analyzer.forms(units)
         boost = self.format.field_boost
         if isinstance(self.format, CompactPositions):
             places = value.positions if unit == "syllables" else range(len(units))

@@ -35,7 +35,7 @@ from whoosh.matching import FilterMatcher
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
-from searcher.ranking import Quorum
+from searcher.ranking import Quorum, Variants
 
 Table = dict  # global docnum -> score
 
@@ -90,6 +90,8 @@ class Evaluator:
         """An upper bound of any document's score for ``node`` (``inf`` if unknown)."""
         if isinstance(node, wq.Term):
             return self._term_bound(node)
+        if isinstance(node, Variants):
+            return self._variants_bound(node)
         if isinstance(node, (wq.And, wq.Or)) and not isinstance(node, wq.DisjunctionMax):
             if any(isinstance(q, wq.Not) for q in node.subqueries) or getattr(node, "scale", None):
                 return math.inf
@@ -118,6 +120,26 @@ class Evaluator:
             top = max(top, scorer.idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * length / scorer.avgfl))))
         return top * node.boost * (1 + 1e-9)  # float slack
 
+    def _variants_bound(self, node: Variants) -> float:
+        """As ``_term_bound``: a document's frequency is at most the sum of the variants'
+        largest frequencies, its length at least the shortest of theirs."""
+        weighting = self.searcher.weighting
+        top = 0.0
+        for sub, _ in self.segments:
+            reader = sub.reader()
+            terms = node.variants(reader)
+            if not terms:
+                continue
+            scorer = weighting.scorer(sub, node.fieldname, terms[0])
+            if not hasattr(scorer, "idf"):
+                return math.inf
+            infos = [reader.term_info(node.fieldname, t) for t in terms]
+            tf = sum(info.max_weight() for info in infos)
+            length = min(info.min_length() for info in infos) or 1
+            K1, B = scorer.K1, scorer.B
+            top = max(top, (tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * length / scorer.avgfl)))
+        return top * node.idf(self.searcher) * node.boost * (1 + 1e-9)
+
     def _add_optional(self, required: Table, optional_node: wq.Query) -> Table:
         if not required:
             return {}
@@ -128,7 +150,7 @@ class Evaluator:
         """Scores of the documents ``node`` matches; with ``restrict``, only those docs
         are guaranteed to be present (others may be left out)."""
         boost = getattr(node, "boost", 1.0)
-        if isinstance(node, wq.Term):
+        if isinstance(node, (wq.Term, Variants)):
             return self._term(node, restrict)
         if node is wq.NullQuery:
             return {}
@@ -172,17 +194,20 @@ class Evaluator:
             self._lengths[key] = data
         return self._lengths[key]
 
-    def _term(self, node: wq.Term, restrict: set | None, into: Table | None = None) -> Table:
-        """The term's scores (its boost applied); with ``into``, added to that table."""
+    def _term(self, node: wq.Term | Variants, restrict: set | None, into: Table | None = None) -> Table:
+        """The term's (or variants') scores, boost applied; with ``into``, added to that table."""
         fieldname = node.fieldname
         schema = self.searcher.schema
         if fieldname not in schema:
             return {} if into is None else into
         try:
-            btext = schema[fieldname].to_bytes(node.text)
+            btext = schema[fieldname].to_bytes(node.prefix() if isinstance(node, Variants) else node.text)
         except ValueError:
             return {} if into is None else into
-        scores = self._term_scores(fieldname, btext, restrict)
+        if isinstance(node, Variants):
+            scores = self._variants_scores(node, btext, restrict)
+        else:
+            scores = self._term_scores(fieldname, btext, restrict)
         boost = node.boost
         if into is None:
             return dict(scores) if boost == 1.0 else {g: s * boost for g, s in scores.items()}
@@ -199,10 +224,23 @@ class Evaluator:
         return into
 
     def _term_scores(self, fieldname: str, btext: bytes, restrict: set | None) -> Table:
-        """A term's unboosted scores, from the cache when it has them (``restrict`` then
-        applied to the cached table); a whole table of at least ``CACHE_MIN`` documents
+        """A term's unboosted scores (see ``_cached``)."""
+        df = sum(
+            sub.reader().doc_frequency(fieldname, btext)
+            for sub, _ in self.segments
+            if (fieldname, btext) in sub.reader()
+        )
+        return self._through_cache((fieldname, btext), df, lambda r: self._read_term(fieldname, btext, r), restrict)
+
+    def _variants_scores(self, node: Variants, prefix: bytes, restrict: set | None) -> Table:
+        """The unboosted scores of a word's accent variants taken as one term."""
+        df = node.estimate_size(self.searcher.reader())
+        return self._through_cache((node.fieldname, prefix), df, lambda r: self._read_variants(node, r), restrict)
+
+    def _through_cache(self, key: tuple[str, bytes], df: int, read, restrict: set | None) -> Table:
+        """Scores from the cache when it has them (``restrict`` then applied to the cached
+        table), else ``read(restrict)``; a whole table of at least ``CACHE_MIN`` documents
         is kept, so the next query with that term reads no postings."""
-        key = (fieldname, btext)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -211,14 +249,9 @@ class Evaluator:
             if len(restrict) < len(cached):
                 return {g: cached[g] for g in restrict if g in cached}
             return {g: s for g, s in cached.items() if g in restrict}
-        df = sum(
-            sub.reader().doc_frequency(fieldname, btext)
-            for sub, _ in self.segments
-            if (fieldname, btext) in sub.reader()
-        )
         if df < CACHE_MIN or restrict is not None:
-            return self._read_term(fieldname, btext, restrict)
-        table = self._read_term(fieldname, btext, None)
+            return read(restrict)
+        table = read(None)
         self._cache[key] = table
         self._cached += len(table)
         while self._cached > CACHE_ENTRIES and len(self._cache) > 1:
@@ -249,8 +282,7 @@ class Evaluator:
                 continue
             idf, K1, B, avgfl = scorer.idf, scorer.K1, scorer.B, scorer.avgfl
             k1p1 = K1 + 1
-            norms = [K1 * ((1 - B) + B * fl / avgfl) for fl in _LENGTHS]
-            norms[0] = K1 * ((1 - B) + B * 1 / avgfl)
+            norms = _norms(K1, B, avgfl)
             # The score of a posting with frequency 1, by length byte: most postings.
             ones = [idf * ((1.0 * k1p1) / (1.0 + n)) for n in norms]
             wanted = None
@@ -298,6 +330,46 @@ class Evaluator:
                 if offset:
                     ids = [d + offset for d in ids]
                 table.update(zip(ids, scores))
+        return table
+
+    def _read_variants(self, node: Variants, restrict: set | None) -> Table:
+        """The scores of a word's accent variants as one term: frequencies added up per
+        document, then BM25 with the variants' IDF (``Variants.idf``)."""
+        fieldname = node.fieldname
+        weighting = self.searcher.weighting
+        idf = node.idf(self.searcher)
+        table: Table = {}
+        for i, (sub, offset) in enumerate(self.segments):
+            reader = sub.reader()
+            terms = node.variants(reader)
+            if not terms:
+                continue
+            deleted = self._deleted_docs(i, reader)
+            scorer = weighting.scorer(sub, fieldname, terms[0])
+            lengths = self._length_bytes(i, reader, fieldname)
+            if lengths is None or not hasattr(scorer, "idf"):
+                self._drain(node.matcher(sub), None, offset, deleted, restrict, table)
+                continue
+            wanted = None
+            if restrict is not None and len(restrict) * 8 < node.estimate_size(reader):
+                end = offset + reader.doc_count_all()
+                wanted = sorted(g - offset for g in restrict if offset <= g < end)
+            tfs: dict[int, float] = {}
+            for btext in terms:
+                matcher = reader.postings(fieldname, btext)
+                if isinstance(matcher, FilterMatcher):
+                    matcher = matcher.child
+                for ids, weights in _blocks(matcher, wanted):
+                    for d, tf in zip(ids, repeat(1.0) if weights is None else weights):
+                        tfs[d] = tfs[d] + tf if d in tfs else tf
+            K1, B = scorer.K1, scorer.B
+            k1p1 = K1 + 1
+            norms = _norms(K1, B, scorer.avgfl)
+            for d, tf in tfs.items():
+                g = d + offset
+                if d in deleted or (restrict is not None and g not in restrict):
+                    continue
+                table[g] = idf * ((tf * k1p1) / (tf + norms[lengths[d]]))
         return table
 
     def _drain(self, matcher, scorer, offset, deleted, restrict, table) -> None:
@@ -365,7 +437,7 @@ class Evaluator:
             return self._whoosh(node, restrict)
         result: Table = {}
         for q in positive:
-            if isinstance(q, wq.Term):
+            if isinstance(q, (wq.Term, Variants)):
                 self._term(q, restrict, into=result)
                 continue
             for d, s in self.table(q, restrict).items():
@@ -399,6 +471,13 @@ def best(table: Table, n: int) -> list[tuple[int, float]]:
         pairs = [(-score, docnum) for docnum, score in table.items()]
     pairs.sort()
     return [(docnum, -negated) for negated, docnum in pairs[:n]]
+
+
+def _norms(K1: float, B: float, avgfl: float) -> list[float]:
+    """BM25's length normalisation by length byte (byte 0, no length, counts as 1)."""
+    norms = [K1 * ((1 - B) + B * fl / avgfl) for fl in _LENGTHS]
+    norms[0] = K1 * ((1 - B) + B * 1 / avgfl)
+    return norms
 
 
 _INT = struct.Struct("!i")

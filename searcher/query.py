@@ -21,8 +21,16 @@ from dataclasses import dataclass, field
 from whoosh import query as wq
 
 from searcher.errors import SearcherError
-from searcher.ranking import Quorum, UnionOr
-from searcher.text import SYLLABLE_RE, canonical_syllable, fold_accents, has_accents, normalize_query
+from searcher.ranking import Quorum, UnionOr, Variants
+from searcher.text import (
+    SYLLABLE_RE,
+    VARIANT_SEP,
+    canonical_syllable,
+    fold_accents,
+    has_accents,
+    normalize_query,
+    variant_term,
+)
 
 # Evidence weights (see ARCHITECTURE.md for how they were chosen).
 W_SYLLABLE = 1.0
@@ -273,22 +281,39 @@ class Compiler:
             return wq.Term(fields[1], folded)
         return UnionOr([wq.Term(fields[0], canon, boost=W_SYLLABLE), wq.Term(fields[1], folded, boost=W_FOLDED)])
 
+    def _has_variants(self, fieldname: str, folded: str) -> bool:
+        prefix = folded + VARIANT_SEP
+        try:
+            return any(True for _ in self.reader.expand_prefix(fieldname, prefix))
+        except Exception:
+            return False
+
+    def _unit(self, fieldname: str, canon: str, folded: str, boost: float) -> wq.Query:
+        """A word or bigram: its exact term, or all its accent variants when accentless."""
+        if self.accentless:
+            return Variants(fieldname, folded, boost=boost)
+        return wq.Term(fieldname, variant_term(folded, canon), boost=boost)
+
     def _words(self, canon, folded) -> list[wq.Query]:
         """Optional evidence: pyvi words found in the index vocabulary, and bigrams."""
-        wfield, bfield = ("wfold", "fbig") if self.accentless else ("word", "big")
         forms = folded if self.accentless else canon
         extra: list[wq.Query] = []
         for i in range(len(forms)):
             for n in range(MAX_WORD_SYLLABLES, 0, -1):
                 if i + n > len(forms):
                     continue
-                word = "_".join(forms[i : i + n])
-                if self._known(wfield, word):
-                    extra.append(wq.Term(wfield, word, boost=W_WORD))
+                word, fword = "_".join(canon[i : i + n]), "_".join(folded[i : i + n])
+                if self.accentless:
+                    known = self._has_variants("word", fword)
+                else:
+                    known = self._known("word", variant_term(fword, word))
+                if known:
+                    extra.append(self._unit("word", word, fword, W_WORD))
                     for k in range(i, i + n - 1):
                         self.compiled.joins.add((forms[k], forms[k + 1]))
         for i in range(1, len(forms)):
-            extra.append(wq.Term(bfield, f"{forms[i - 1]}_{forms[i]}", boost=W_BIGRAM))
+            bigram, fbigram = f"{canon[i - 1]}_{canon[i]}", f"{folded[i - 1]}_{folded[i]}"
+            extra.append(self._unit("big", bigram, fbigram, W_BIGRAM))
         return extra
 
     def terms(self, syllables, title=False) -> tuple[wq.Query, list[wq.Query]]:

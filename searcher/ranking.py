@@ -7,8 +7,10 @@ from __future__ import annotations
 import math
 
 from whoosh import query as wq
-from whoosh.matching import mcore
-from whoosh.scoring import BM25F
+from whoosh.matching import WrappingMatcher, mcore
+from whoosh.scoring import BM25F, WeightLengthScorer, bm25
+
+from searcher.text import VARIANT_SEP
 
 # BM25F parameters: K1 0.9 (Whoosh's default 1.2) measured +0.001-0.004 MRR@10 on
 # questions with and without distractor paragraphs; B stays at 0.75.
@@ -149,6 +151,129 @@ class QuorumMatcher(mcore.Matcher):
         return 1 + max((c.depth() for c in self._all), default=0)
 
 
+def idf(n: int, total: int) -> float:
+    """The IDF of a term in ``n`` of ``total`` documents (see ``VietnameseBM25F``)."""
+    return math.log(1 + (total - n + 0.5) / (n + 0.5))
+
+
+class Variants(wq.Query):
+    """All accent variants of a word or bigram (the terms ``<text>|…`` of a field, see
+    ``text.variant_term``), matched and scored as one term: a document's frequency is
+    the sum of its variants' frequencies, the document frequency the sum of theirs.
+    It is what a field of accent-folded terms would score, without indexing one."""
+
+    def __init__(self, fieldname: str, text: str, boost: float = 1.0):
+        self.fieldname = fieldname
+        self.text = text
+        self.boost = boost
+
+    def __unicode__(self):
+        boost = f"^{self.boost:g}" if self.boost != 1.0 else ""
+        return f"{self.fieldname}:{self.text}{VARIANT_SEP}*{boost}"
+
+    __str__ = __unicode__
+
+    def __repr__(self):
+        return f"{self.__class__.__name__}({self.fieldname!r}, {self.text!r}, boost={self.boost!r})"
+
+    def __eq__(self, other):
+        return (
+            type(other) is type(self)
+            and (self.fieldname, self.text, self.boost) == (other.fieldname, other.text, other.boost)
+        )
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.fieldname, self.text, self.boost))
+
+    def is_leaf(self):
+        return True
+
+    def field(self):
+        return self.fieldname
+
+    def has_terms(self):
+        return True
+
+    def terms(self, phrases=False):
+        return iter(())  # which terms depends on the index: see ``variants``
+
+    def normalize(self):
+        return self
+
+    def prefix(self) -> str:
+        return self.text + VARIANT_SEP
+
+    def variants(self, reader) -> list[bytes]:
+        """The index terms of the variants in ``reader``."""
+        if self.fieldname not in reader.schema:
+            return []
+        return list(reader.expand_prefix(self.fieldname, self.prefix()))
+
+    def estimate_size(self, ixreader):
+        return sum(ixreader.doc_frequency(self.fieldname, t) for t in self.variants(ixreader))
+
+    def estimate_min_size(self, ixreader):
+        return self.estimate_size(ixreader)
+
+    def idf(self, searcher) -> float:
+        """The IDF of the variants taken together, from the whole index's statistics."""
+        parent = searcher.get_parent()
+        reader = parent.reader()
+        return idf(self.estimate_size(reader), reader.doc_count_all())
+
+    def matcher(self, searcher, context=None):
+        reader = searcher.reader()
+        weights: dict[int, float] = {}
+        maxweight, minlength = 0.0, None
+        for btext in self.variants(reader):
+            info = reader.term_info(self.fieldname, btext)
+            maxweight += info.max_weight()
+            minlength = info.min_length() if minlength is None else min(minlength, info.min_length())
+            m = reader.postings(self.fieldname, btext)
+            while m.is_active():
+                d = m.id()
+                weights[d] = weights.get(d, 0.0) + m.weight()
+                m.next()
+        if not weights:
+            return mcore.NullMatcher()
+        ids = sorted(weights)
+        weighting = searcher.weighting
+        scorer = VariantsScorer(
+            searcher,
+            self.fieldname,
+            self.idf(searcher),
+            getattr(weighting, "B", B),
+            getattr(weighting, "K1", K1),
+            maxweight,
+            minlength or 1,
+        )
+        matcher = mcore.ListMatcher(ids, [weights[d] for d in ids], scorer=scorer, term=None)
+        if self.boost != 1.0:
+            matcher = WrappingMatcher(matcher, boost=self.boost)
+        return matcher
+
+
+class VariantsScorer(WeightLengthScorer):
+    """BM25 of a ``Variants`` query in one segment: given IDF, the field's lengths."""
+
+    def __init__(self, searcher, fieldname, idf, B, K1, maxweight, minlength):
+        self.idf = idf
+        self.avgfl = searcher.get_parent().avg_field_length(fieldname) or 1
+        self.B = B
+        self.K1 = K1
+        self.dfl = lambda docid: searcher.doc_field_length(docid, fieldname, 1)
+        self._maxquality = self._score(maxweight, minlength)
+
+    def _score(self, weight, length):
+        return bm25(self.idf, weight, length, self.avgfl, self.B, self.K1)
+
+    def supports_block_quality(self):
+        return False
+
+    def block_quality(self, matcher):
+        return self._maxquality
+
+
 class VietnameseBM25F(BM25F):
     """BM25F with the IDF of Lucene and the BM25 literature, ``log(1 + (N-n+0.5)/(n+0.5))``.
 
@@ -163,6 +288,4 @@ class VietnameseBM25F(BM25F):
 
     def idf(self, searcher, fieldname, text):
         parent = searcher.get_parent()
-        n = parent.doc_frequency(fieldname, text)
-        total = parent.doc_count_all()
-        return math.log(1 + (total - n + 0.5) / (n + 0.5))
+        return idf(parent.doc_frequency(fieldname, text), parent.doc_count_all())

@@ -140,13 +140,13 @@ def _unique_hits(searcher, query, filter_query, wanted: int):
 def _context(searcher, article: str, paragraph: int, size: int) -> tuple[tuple[Context, ...], tuple[Context, ...]]:
     if size <= 0:
         return (), ()
+    wanted = set(range(max(1, paragraph - size), paragraph + size + 1)) - {paragraph}
     around = []
-    for number in range(max(1, paragraph - size), paragraph + size + 1):
-        if number == paragraph:
-            continue
-        stored = searcher.document(pid=f"{article}#{number}")
-        if stored:
-            around.append(Context(number, stored["text"]))
+    for docnum in searcher.document_numbers(article=article):
+        stored = searcher.stored_fields(docnum)
+        if stored["para"] in wanted:
+            around.append(Context(stored["para"], stored["text"]))
+    around.sort(key=lambda c: c.paragraph)
     return tuple(c for c in around if c.paragraph < paragraph), tuple(c for c in around if c.paragraph > paragraph)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from whoosh import index as whoosh_index
-from whoosh.fields import ID, NUMERIC, STORED, Schema
+from whoosh.fields import ID, STORED, Schema
 from whoosh.writing import CLEAR
 
 from searcher.analysis import VietnameseText, VietnameseTokenizer, analyze
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 # Bump whenever the schema or the analysis changes what an index holds: an index built by
 # another version is refused with a message to rebuild, never read wrongly.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 INDEX_NAME = f"searcher_v{SCHEMA_VERSION}"
 _TOC_RE = re.compile(r"^_(searcher_v\d+|MAIN)_\d+\.toc$")
 _FILE_RE = re.compile(r"^_?(searcher_v\d+|MAIN)_")  # TOCs, segment files, lock of any version
@@ -46,16 +46,15 @@ def _exists_in(path: Path) -> bool:
         return any(name.startswith(f"_{INDEX_NAME}_") for name in os.listdir(path))
 
 
-def _text(unit: str, folded: bool = False, phrase: bool = False) -> VietnameseText:
-    return VietnameseText(analyzer=VietnameseTokenizer(unit, folded), phrase=phrase)
+def _text(unit: str, folded: bool = False, phrase: bool = False, keyed: bool = False) -> VietnameseText:
+    return VietnameseText(analyzer=VietnameseTokenizer(unit, folded, keyed), phrase=phrase)
 
 
 def make_schema() -> Schema:
     return Schema(
-        pid=ID(unique=True),  # "<article>#<paragraph>"
         article=ID(stored=True),
         version=ID,  # "<article>:<content hash>": which version of each article is indexed
-        para=NUMERIC(stored=True),
+        para=STORED,  # the paragraph's number in its article, from 1
         date=ID(stored=True),
         title=STORED,
         author=STORED,
@@ -63,10 +62,10 @@ def make_schema() -> Schema:
         text=STORED,
         syl=_text("syllables", phrase=True),
         fold=_text("syllables", folded=True, phrase=True),
-        word=_text("words"),
-        wfold=_text("words", folded=True),
-        big=_text("bigrams"),
-        fbig=_text("bigrams", folded=True),
+        # Words and bigrams as "folded|canonical" terms (text.variant_term): one field
+        # serves accented queries (one term) and accentless ones (a prefix of terms).
+        word=_text("words", keyed=True),
+        big=_text("bigrams", keyed=True),
         tsyl=_text("syllables", phrase=True),
         tfold=_text("syllables", folded=True, phrase=True),
     )
@@ -80,7 +79,6 @@ def article_documents(article: Article) -> list[dict]:
         analysis = analyze(paragraph)
         docs.append(
             dict(
-                pid=f"{article.id}#{number}",
                 article=article.id,
                 version=f"{article.id}:{article.hash}",
                 para=number,
@@ -92,9 +90,7 @@ def article_documents(article: Article) -> list[dict]:
                 syl=analysis,
                 fold=analysis,
                 word=analysis,
-                wfold=analysis,
                 big=analysis,
-                fbig=analysis,
                 tsyl=title,
                 tfold=title,
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from searcher.query import compile_query
-from searcher.text import SYLLABLE_RE, canonical_syllable, fold_accents, has_accents, normalize_query
+from searcher.text import SYLLABLE_RE, canonical_syllable, fold_accents, has_accents, normalize_query, variant_term
 
 MAX_CANDIDATES = 8
 
@@ -57,7 +57,7 @@ def _best_sequence(columns: list[list[str]], reader) -> list[str]:
         return math.log1p(reader.doc_frequency("syl", term))
 
     def bigram(a: str, b: str) -> float:
-        return 2.0 * math.log1p(reader.doc_frequency("big", f"{a}_{b}"))
+        return 2.0 * math.log1p(reader.doc_frequency("big", variant_term(f"{fold_accents(a)}_{fold_accents(b)}", f"{a}_{b}")))
 
     best = {t: (unigram(t), [t]) for t in columns[0]}
     for column in columns[1:]:

@@ -28,6 +28,17 @@ _SECOND_VOWEL_PAIRS = frozenset({"oa", "oe", "uy"})
 
 SYLLABLE_RE = re.compile(r"[^\W_]+")
 
+# Word and bigram terms are indexed as "<accent-folded form>|<canonical form>"
+# (``sợ_trách`` as ``so_trach|sợ_trách``): an accented query looks one term up, an
+# accentless one takes every term under the prefix ``so_trach|``, the variants side by
+# side in the term dictionary. No accent-folded copy of these fields is needed.
+VARIANT_SEP = "|"
+
+
+def variant_term(folded: str, canon: str) -> str:
+    """The index term of a word or bigram: its folded form, ``VARIANT_SEP``, its canonical form."""
+    return f"{folded}{VARIANT_SEP}{canon}"
+
 
 def nfc(text: str) -> str:
     """Unicode NFC, the form documents and queries are compared in."""

@@ -67,6 +67,10 @@ def test_whoosh_tokenizer_carries_offsets():
     assert words == ["bệnh", "sợ", "trách_nhiệm", "ở", "bình_thuận"]
     folded = [t.text for t in VietnameseTokenizer("words", folded=True)(text)]
     assert folded == ["benh", "so", "trach_nhiem", "o", "binh_thuan"]
+    # What the index holds: "folded|canonical", so the accent variants of a word sit side by
+    # side in the term dictionary (đ folds to d).
+    keyed = [t.text for t in VietnameseTokenizer("bigrams", keyed=True)("trách nhiệm Đảng viên")]
+    assert keyed == ["trach_nhiem|trách_nhiệm", "nhiem_dang|nhiệm_đảng", "dang_vien|đảng_viên"]
 
 
 def test_phrases_do_not_span_punctuation_but_do_span_hyphens():

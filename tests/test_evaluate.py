@@ -5,6 +5,7 @@ on an index with several segments and deleted documents."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from whoosh import query as wq
@@ -12,7 +13,9 @@ from whoosh import query as wq
 from searcher.corpus import Article
 from searcher.evaluate import Evaluator
 from searcher.query import compile_query
+from searcher.ranking import Variants
 from searcher.store import Index
+from searcher.text import fold_accents
 from tests.conftest import CORPUS, shared_path
 
 QUERIES = [
@@ -154,3 +157,32 @@ def test_the_top_few_are_the_head_of_the_full_ranking(index, limit, monkeypatch)
             if pruned and pruned[0] < total:
                 skipped += 1
     assert skipped >= 1, "the bound never pruned anything: the test exercised nothing"
+
+
+@pytest.mark.parametrize(("fieldname", "folded"), [("word", "so"), ("word", "trach_nhiem"), ("big", "can_bo"), ("word", "doi")])
+def test_accent_variants_match_and_score_as_one_term(index, fieldname, folded):
+    """An accentless word is every indexed word with its letters (số, sợ, sở… for "so"):
+    the documents of any variant, frequencies added up, one IDF for all; the evaluator
+    and Whoosh's matcher agree, deleted documents left out by both."""
+    query = Variants(fieldname, folded, boost=0.6)
+    with index.searcher() as searcher:
+        reader = searcher.reader()
+        variants = [t.decode("utf-8") for t in query.variants(reader)]
+        assert variants and all(fold_accents(v.split("|")[1]) == folded for v in variants)
+        union = set()
+        for v in variants:
+            union |= set(searcher.docs_for_query(wq.Term(fieldname, v)))
+        expected, total = _whoosh_top(searcher, query, limit=None)
+        best, count = Evaluator(searcher).top(query, limit=len(expected))
+        df = sum(reader.doc_frequency(fieldname, v) for v in variants)
+        assert query.idf(searcher) == pytest.approx(math.log(1 + (reader.doc_count_all() - df + 0.5) / (df + 0.5)))
+    assert {d for d, _ in expected} == union and count == total == len(union)
+    assert [d for d, _ in best] == [d for d, _ in expected] or _same_up_to_ties(best, expected)
+    for (_, ours), (_, theirs) in zip(best, expected):
+        assert ours == pytest.approx(theirs, rel=1e-9)
+
+
+def test_several_accent_variants_are_found(index):
+    """"so" must stand for several indexed words, or the test above checks a plain term."""
+    with index.searcher() as searcher:
+        assert len(Variants("word", "so").variants(searcher.reader())) >= 3
