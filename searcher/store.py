@@ -420,21 +420,18 @@ class Index:
                 # writer would otherwise leave both copies (a known Whoosh pitfall).
                 for article in articles:
                     writer.delete_by_term("article", article.id)
-            new_segments = []
-            if jobs > 1 and paragraphs >= PARALLEL_MIN_PARAGRAPHS:
-                from searcher.writer import write_segments
+            # New documents go to segments of their own (written by workers, or here),
+            # listed in this writer's commit.
+            from searcher.writer import write_here, write_segments
 
+            if jobs > 1 and paragraphs >= PARALLEL_MIN_PARAGRAPHS:
                 lock = getattr(writer, "writelock", None)
                 new_segments = write_segments(
                     str(self.path), INDEX_NAME, articles, jobs, WRITER_LIMIT_MB, report, getattr(lock, "fd", None)
                 )
             else:
-                for done, article in enumerate(articles, start=1):
-                    for doc in article_documents(article):
-                        writer.add_document(**doc)
-                    if report:
-                        report(done)
-            # What SegmentWriter.commit does, plus the workers' segments in the same TOC.
+                new_segments = write_here(self._ix, articles, WRITER_LIMIT_MB, report)
+            # What SegmentWriter.commit does, plus the new segments in the same TOC.
             segments = writer._merge_segments(CLEAR if rebuild else None, None, True)
             if writer._added:
                 segments.append(writer._finalize_segment())

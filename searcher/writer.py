@@ -1,10 +1,13 @@
-"""Parallel indexing: worker processes analyze articles and each writes its own segment.
+"""Parallel indexing: worker processes analyze articles and each writes its own segments.
 
 pyvi segmentation and Whoosh's pure-Python posting writer both cost CPU per paragraph, so
 both run in the workers (one per core by default). The parent only feeds articles, counts
 progress and, at the end, lists the workers' finished segments in one Whoosh commit made
 by its own (locked) writer: until that commit nothing of the new work is visible, so a
-crash at any moment leaves the previous index intact.
+crash at any moment leaves the previous index intact. A writer whose pooled postings
+reach its share of the memory limit finishes its segment and starts another
+(``segments.FastSegmentWriter.full``). With one job, ``write_here`` does the same work in
+the calling process.
 """
 
 from __future__ import annotations
@@ -89,11 +92,14 @@ def _worker(
                 for doc in docs:
                     writer.add_document(**doc)
                 results.put(("progress", len(docs)))
+                if writer.full():  # memory bound reached: this segment is done, start another
+                    results.put(("segment", writer._finalize_segment()))
+                    writer = segment_writer(ix, _lk=False, limitmb=limitmb)
         if writer._added:
-            results.put(("segment", writer._finalize_segment()))
+            results.put(("done", writer._finalize_segment()))
         else:
             writer._close_segment()
-            results.put(("segment", None))
+            results.put(("done", None))
     except BaseException:
         if writer is not None:
             try:
@@ -101,6 +107,32 @@ def _worker(
             except Exception:
                 pass
         results.put(("error", traceback.format_exc(limit=3)))
+
+
+def write_here(ix, articles: Sequence[Article], limitmb: int, progress: Callable[[int], None] | None = None) -> list:
+    """Index ``articles`` in this process; returns the new (uncommitted) segments."""
+    from searcher.segments import writer as segment_writer
+    from searcher.store import article_documents
+
+    segments: list = []
+    writer = segment_writer(ix, _lk=False, limitmb=limitmb)  # the caller holds the lock
+    try:
+        for done, article in enumerate(articles, start=1):
+            for doc in article_documents(article):
+                writer.add_document(**doc)
+            if progress:
+                progress(done)
+            if writer.full():
+                segments.append(writer._finalize_segment())
+                writer = segment_writer(ix, _lk=False, limitmb=limitmb)
+        if writer._added:
+            segments.append(writer._finalize_segment())
+        else:
+            writer._close_segment()
+    except BaseException:
+        writer.cancel()
+        raise
+    return segments
 
 
 def write_segments(
@@ -147,8 +179,8 @@ def write_segments(
                 done_articles += 1
                 if progress:
                     progress(done_articles)
-            elif kind == "segment":
-                finished += 1
+            elif kind in ("segment", "done"):
+                finished += kind == "done"
                 if value is not None:
                     segments.append(value)
             else:
