@@ -10,6 +10,7 @@ from whoosh import query as wq
 from searcher.analysis import analyze
 from searcher.evaluate import Evaluator
 from searcher.query import Compiled, compile_query
+from searcher.store import article_fields
 from searcher.text import canonical_tones, fold_accents
 
 SUGGEST_BELOW = 3  # a query with fewer matches than this gets a "Did you mean"
@@ -195,18 +196,22 @@ def search(
             picked = picked[offset : offset + limit]
             first_rank = offset + 1
         hits = []
-        for rank, ((_, score, stored), duplicates) in enumerate(picked, start=first_rank):
+        articles: dict[str, dict] = {}
+        for rank, ((docnum, score, stored), duplicates) in enumerate(picked, start=first_rank):
             before, after = _context(searcher, stored["article"], stored["para"], context)
+            if stored["article"] not in articles:
+                articles[stored["article"]] = article_fields(searcher, stored["article"], docnum, stored["para"])
+            meta = articles[stored["article"]]
             hits.append(
                 Hit(
                     rank=rank,
                     score=round(score, 4),
                     article=stored["article"],
                     paragraph=stored["para"],
-                    title=stored.get("title", ""),
-                    date=_none_if_empty(stored.get("date")),
-                    author=_none_if_empty(stored.get("author")),
-                    url=_none_if_empty(stored.get("url")),
+                    title=meta.get("title", ""),
+                    date=_none_if_empty(meta.get("date")),
+                    author=_none_if_empty(meta.get("author")),
+                    url=_none_if_empty(meta.get("url")),
                     text=stored["text"],
                     highlights=highlight_spans(stored["text"], compiled),
                     duplicates=duplicates,

@@ -33,7 +33,8 @@ from __future__ import annotations
 import zlib
 from array import array
 from itertools import accumulate, groupby
-from pickle import dumps
+from io import BytesIO
+from pickle import Pickler
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3FieldWriter, W3PostingsWriter, W3TermInfo
 from whoosh.util.numeric import length_to_byte
@@ -41,6 +42,17 @@ from whoosh.util.numlists import delta_encode
 from whoosh.writing import SegmentWriter
 
 PICKLE_PROTOCOL = 3  # 4 and 5 add a 9-byte frame header to every small pickle
+
+
+def dumps(obj) -> bytes:
+    """``pickle.dumps`` with protocol 3 and no memo: our blocks hold no shared or
+    self-referencing objects, and the memo's PUT opcodes (2-5 bytes per positions value)
+    were a quarter of a positional posting list."""
+    out = BytesIO()
+    pickler = Pickler(out, PICKLE_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(obj)
+    return out.getvalue()
 BULK_POSTINGS = True  # False: Whoosh's own per-posting loop (the tests compare the two)
 INLINE_LIMIT = 8  # posting lists shorter than this are kept in the term dictionary
 SMALL_BLOCK = 24  # below this many postings a tuple pickles smaller than an array
@@ -71,7 +83,7 @@ class _TermInfo(W3TermInfo):
             0xFFFFFFFF if self._minid is None else self._minid,
             0xFFFFFFFF if self._maxid is None else self._maxid,
         )
-        return head + dumps(self._inlined, PICKLE_PROTOCOL)
+        return head + dumps(self._inlined)
 
 
 class _FieldWriter(W3FieldWriter):
@@ -189,7 +201,7 @@ class _PostingsWriter(W3PostingsWriter):
             self._postfile.write(WHOOSH3_HEADER_MAGIC)
         self._terminfo.add_block(self)
         data = (self._mini_ids(), self._mini_weights(), self._mini_values())
-        databytes = dumps(data, PICKLE_PROTOCOL)
+        databytes = dumps(data)
         comp = self._compression
         if comp:
             databytes = zlib.compress(databytes, comp)
@@ -202,8 +214,7 @@ class _PostingsWriter(W3PostingsWriter):
                 comp,
                 length_to_byte(self._minlength),
                 length_to_byte(self._maxlength),
-            ),
-            PICKLE_PROTOCOL,
+            )
         )
         blocklength = len(infobytes) + len(databytes)
         if last:

@@ -34,7 +34,10 @@ INDEX_NAME = f"searcher_v{SCHEMA_VERSION}"
 _TOC_RE = re.compile(r"^_(searcher_v\d+|MAIN)_\d+\.toc$")
 _FILE_RE = re.compile(r"^_?(searcher_v\d+|MAIN)_")  # TOCs, segment files, lock of any version
 LOCK_TIMEOUT = 10.0  # seconds a second writer waits for the first
-WRITER_LIMIT_MB = 256  # Whoosh's in-memory posting pool, shared among the workers
+# Pooled postings in memory, shared among the workers: a writer that reaches its share
+# finishes its segment and starts another. ~5 KB a paragraph: 320 MB per worker holds
+# 100k paragraphs in one segment per worker (fewer segments: a smaller, faster index).
+WRITER_LIMIT_MB = 640
 PARALLEL_MIN_PARAGRAPHS = 400  # below this, starting processes costs more than it saves
 
 
@@ -72,30 +75,53 @@ def make_schema() -> Schema:
 
 
 def article_documents(article: Article) -> list[dict]:
-    """The Whoosh documents of one article: analysis done here, once per paragraph."""
+    """The Whoosh documents of one article: analysis done here, once per paragraph.
+
+    The article's own fields (title, date, author, url) are stored with its first
+    paragraph only (``article_fields`` finds them); every paragraph indexes the date and
+    the title's syllables.
+    """
     title = analyze(article.title, words=False)
     docs = []
     for number, paragraph in enumerate(article.paragraphs, start=1):
         analysis = analyze(paragraph)
-        docs.append(
-            dict(
-                article=article.id,
-                version=f"{article.id}:{article.hash}",
-                para=number,
-                date=article.date or "",
-                title=article.title,
-                author=article.author or "",
-                url=article.url or "",
-                text=paragraph,
-                syl=analysis,
-                fold=analysis,
-                word=analysis,
-                big=analysis,
-                tsyl=title,
-                tfold=title,
-            )
+        doc = dict(
+            article=article.id,
+            version=f"{article.id}:{article.hash}",
+            para=number,
+            date=article.date or "",
+            text=paragraph,
+            syl=analysis,
+            fold=analysis,
+            word=analysis,
+            big=analysis,
+            tsyl=title,
+            tfold=title,
         )
+        if number == 1:
+            doc.update(title=article.title, author=article.author or "", url=article.url or "")
+        else:
+            doc["_stored_date"] = None
+        docs.append(doc)
     return docs
+
+
+def article_fields(searcher, article_id: str, docnum: int | None = None, paragraph: int | None = None) -> dict:
+    """The stored fields of the article's first paragraph, which hold its title, date,
+    author and url. ``docnum``/``paragraph``, one of its paragraphs, make it one read: an
+    article's paragraphs are written in order, side by side in one segment."""
+    if docnum is not None and paragraph is not None and docnum - paragraph + 1 >= 0:
+        first = docnum - paragraph + 1
+        reader = searcher.reader()
+        if not reader.is_deleted(first):
+            fields = searcher.stored_fields(first)
+            if fields.get("article") == article_id and fields.get("para") == 1:
+                return fields
+    for number in searcher.document_numbers(article=article_id):
+        fields = searcher.stored_fields(number)
+        if fields.get("para") == 1:
+            return fields
+    return {}
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,20 @@ def test_json_lines_highlights_slice_the_query_words(run):
     assert first["query"] == "sợ trách nhiệm" and first["rank"] == 1
 
 
+def test_every_hit_carries_its_articles_title_date_author_and_url(run):
+    """They are stored once per article (with its first paragraph): a hit on any
+    paragraph, in any segment, still shows them."""
+    from searcher.corpus import scan_corpus
+
+    articles = {s.id: s.load() for s in scan_corpus(CORPUS)}
+    hits = hits_of(run("query", "cán bộ", "--json", "-n", "40"))
+    assert len(hits) == 40 and any(h["paragraph"] > 1 for h in hits)
+    for hit in hits:
+        article = articles[hit["article"]]
+        assert hit["title"] == article.title and hit["title"]
+        assert (hit["date"], hit["author"], hit["url"]) == (article.date, article.author, article.url)
+
+
 def test_accentless_query_finds_the_same_top_articles(run):
     accented = hits_of(run("query", "sợ trách nhiệm", "--json"))
     accentless = hits_of(run("query", "so trach nhiem", "--json"))

@@ -48,11 +48,11 @@ def test_segments_are_plain_w3_that_whoosh_reads_alone(tmp_path):
         assert positions and all(isinstance(p, int) for p in positions)
 
 
-def _hits(path: Path, text: str) -> list[tuple[str, int, float]]:
+def _hits(path: Path, text: str) -> list[tuple]:
     from searcher.search import search
 
     results = search(Index.open(path), text, limit=20)
-    return [(h.article, h.paragraph, h.score) for h in results.hits]
+    return [(h.article, h.paragraph, h.score, h.title, h.date) for h in results.hits]
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -74,6 +74,7 @@ def test_a_full_pool_starts_a_new_segment_and_the_answers_stay_the_same(tmp_path
         assert whole_hits, text
         assert [h[:2] for h in cut_hits] == [h[:2] for h in whole_hits], text
         assert [h[2] for h in cut_hits] == pytest.approx([h[2] for h in whole_hits], rel=1e-6), text
+        assert [h[3:] for h in cut_hits] == [h[3:] for h in whole_hits] and all(h[3] for h in cut_hits), text
 
 
 def test_the_pool_gives_postings_in_whoosh_order_whatever_order_they_came_in():
