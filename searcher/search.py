@@ -14,6 +14,7 @@ from searcher.store import article_fields
 from searcher.text import canonical_tones, fold_accents
 
 SUGGEST_BELOW = 3  # a query with fewer matches than this gets a "Did you mean"
+DENSE_MIN_DOCS = 50_000  # from this many paragraphs, evaluate with numpy (searcher/dense.py)
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,17 @@ def _rough_key(text: str) -> str:
 
 
 def _evaluator(searcher):
-    """The searcher's term-at-a-time evaluator (it caches per-segment data)."""
+    """The searcher's term-at-a-time evaluator (it caches per-segment data): numpy's
+    from ``DENSE_MIN_DOCS`` paragraphs, where it pays for its import."""
     evaluator = getattr(searcher, "_searcher_evaluator", None)
     if evaluator is None:
-        evaluator = searcher._searcher_evaluator = Evaluator(searcher)
+        if searcher.doc_count_all() >= DENSE_MIN_DOCS:
+            from searcher.dense import DenseEvaluator
+
+            evaluator = DenseEvaluator(searcher)
+        else:
+            evaluator = Evaluator(searcher)
+        searcher._searcher_evaluator = evaluator
     return evaluator
 
 

@@ -11,6 +11,7 @@ import pytest
 from whoosh import query as wq
 
 from searcher.corpus import Article
+from searcher.dense import DenseEvaluator
 from searcher.evaluate import Evaluator
 from searcher.query import compile_query
 from searcher.ranking import Variants
@@ -65,6 +66,10 @@ def index(tmp_path_factory) -> Index:
     return Index.open(path)
 
 
+# Both evaluators: dicts (small indexes) and numpy arrays (large ones, searcher/dense.py).
+EVALUATORS = [Evaluator, DenseEvaluator]
+
+
 def _whoosh_top(searcher, query, limit, filter_query=None):
     results = searcher.search(query, limit=limit, filter=filter_query)
     return [(hit.docnum, hit.score) for hit in results], len(results)
@@ -77,12 +82,13 @@ def test_the_index_has_segments_and_deletions(index):
         assert reader.has_deletions()
 
 
+@pytest.mark.parametrize("evaluator", EVALUATORS)
 @pytest.mark.parametrize("text", QUERIES)
-def test_same_matches_scores_and_order_as_whoosh(index, text):
+def test_same_matches_scores_and_order_as_whoosh(index, text, evaluator):
     with index.searcher() as searcher:
         query = compile_query(text, searcher.reader()).query
         expected, total = _whoosh_top(searcher, query, limit=None)
-        best, count = Evaluator(searcher).top(query, limit=len(expected) or 10)
+        best, count = evaluator(searcher).top(query, limit=len(expected) or 10)
     assert count == total
     assert [d for d, _ in best] == [d for d, _ in expected] or _same_up_to_ties(best, expected)
     for (_, ours), (_, theirs) in zip(best, expected):
@@ -98,13 +104,15 @@ def test_most_queries_match_something(index):
     assert counts[-1] == 0
 
 
-def test_a_filter_restricts_the_matches(index):
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+@pytest.mark.parametrize("text", ["của", "so trach nhiem"])
+def test_a_filter_restricts_the_matches(index, evaluator, text):
     with index.searcher() as searcher:
-        query = compile_query("của", searcher.reader()).query
-        article = wq.Term("article", "xquad_vi-test-a000-p000")
+        query = compile_query(text, searcher.reader()).query
+        article = wq.Term("article", "xquad_vi-test-a000-p000" if text == "của" else "000_130b3206c8046e67")
         expected, total = _whoosh_top(searcher, query, limit=None, filter_query=article)
         allowed = set(searcher.docs_for_query(article))
-        best, count = Evaluator(searcher).top(query, limit=100, allowed=allowed)
+        best, count = evaluator(searcher).top(query, limit=100, allowed=allowed)
     assert 0 < count == total < 10
     assert [d for d, _ in best] == [d for d, _ in expected]
 
@@ -119,37 +127,52 @@ def _same_up_to_ties(ours, theirs) -> bool:
     return True
 
 
-def test_a_reused_evaluator_answers_like_a_fresh_one(index, monkeypatch):
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_a_reused_evaluator_answers_like_a_fresh_one(index, monkeypatch, evaluator):
     """Term tables cached by earlier queries (every table, here) change nothing."""
     monkeypatch.setattr("searcher.evaluate.CACHE_MIN", 1)
     with index.searcher() as searcher:
-        reused = Evaluator(searcher)
+        reused = evaluator(searcher)
         for _ in range(2):
             for text in QUERIES:
                 query = compile_query(text, searcher.reader()).query
-                assert reused.top(query, 50) == Evaluator(searcher).top(query, 50), text
-        assert reused._cache, "nothing was cached: the test exercised nothing"
+                assert reused.top(query, 50) == evaluator(searcher).top(query, 50), text
+        assert reused._cache or getattr(reused, "_arrays", None), "nothing was cached: the test exercised nothing"
 
 
+@pytest.mark.parametrize("evaluator", EVALUATORS)
 @pytest.mark.parametrize("limit", [1, 5])
-def test_the_top_few_are_the_head_of_the_full_ranking(index, limit, monkeypatch):
+def test_the_top_few_are_the_head_of_the_full_ranking(index, limit, monkeypatch, evaluator):
     """``top(query, n)`` skips the optional evidence of documents that cannot reach the
     top n (MaxScore); what it returns must still be exactly the head of the ranking."""
     pruned = []
-    original = Evaluator._add_optional
+    if evaluator is Evaluator:
+        original = Evaluator._add_optional
 
-    def spy(self, required, node):
-        pruned.append(len(required))
-        return original(self, required, node)
+        def spy(self, required, node):
+            pruned.append(len(required))
+            return original(self, required, node)
 
-    monkeypatch.setattr(Evaluator, "_add_optional", spy)
+        monkeypatch.setattr(Evaluator, "_add_optional", spy)
+    else:
+        original = DenseEvaluator.dense
+        optional = []
+
+        def spy(self, node, wanted=None):
+            if optional and node is optional[0] and wanted is not None:
+                pruned.append(len(wanted))  # the documents the optional part is evaluated for
+            return original(self, node, wanted)
+
+        monkeypatch.setattr(DenseEvaluator, "dense", spy)
     with index.searcher() as searcher:
         skipped = 0
         for text in QUERIES:
             query = compile_query(text, searcher.reader()).query
             expected, total = _whoosh_top(searcher, query, limit=None)
             pruned.clear()
-            best, count = Evaluator(searcher).top(query, limit)
+            if evaluator is DenseEvaluator:
+                optional[:] = [query.b] if isinstance(query, wq.AndMaybe) else []
+            best, count = evaluator(searcher).top(query, limit)
             assert count == total, text
             assert [d for d, _ in best] == [d for d, _ in expected[:limit]] or _same_up_to_ties(
                 best, expected[:limit]
@@ -159,8 +182,9 @@ def test_the_top_few_are_the_head_of_the_full_ranking(index, limit, monkeypatch)
     assert skipped >= 1, "the bound never pruned anything: the test exercised nothing"
 
 
+@pytest.mark.parametrize("evaluator", EVALUATORS)
 @pytest.mark.parametrize(("fieldname", "folded"), [("word", "so"), ("word", "trach_nhiem"), ("big", "can_bo"), ("word", "doi")])
-def test_accent_variants_match_and_score_as_one_term(index, fieldname, folded):
+def test_accent_variants_match_and_score_as_one_term(index, fieldname, folded, evaluator):
     """An accentless word is every indexed word with its letters (số, sợ, sở… for "so"):
     the documents of any variant, frequencies added up, one IDF for all; the evaluator
     and Whoosh's matcher agree, deleted documents left out by both."""
@@ -173,7 +197,7 @@ def test_accent_variants_match_and_score_as_one_term(index, fieldname, folded):
         for v in variants:
             union |= set(searcher.docs_for_query(wq.Term(fieldname, v)))
         expected, total = _whoosh_top(searcher, query, limit=None)
-        best, count = Evaluator(searcher).top(query, limit=len(expected))
+        best, count = evaluator(searcher).top(query, limit=len(expected))
         df = sum(reader.doc_frequency(fieldname, v) for v in variants)
         assert query.idf(searcher) == pytest.approx(math.log(1 + (reader.doc_count_all() - df + 0.5) / (df + 0.5)))
     assert {d for d, _ in expected} == union and count == total == len(union)
@@ -186,3 +210,26 @@ def test_several_accent_variants_are_found(index):
     """"so" must stand for several indexed words, or the test above checks a plain term."""
     with index.searcher() as searcher:
         assert len(Variants("word", "so").variants(searcher.reader())) >= 3
+
+
+@pytest.mark.parametrize("options", [{}, {"since": "2024-03-01"}, {"group": 2}, {"offset": 3, "limit": 4}])
+def test_search_answers_the_same_with_either_evaluator(index, monkeypatch, options):
+    """``search`` picks numpy's evaluator for large indexes: hits, scores and totals must
+    not depend on that choice."""
+    from searcher import search as search_module
+
+    def answers(min_docs):
+        monkeypatch.setattr(search_module, "DENSE_MIN_DOCS", min_docs)
+        fresh = Index.open(index.path)
+        out = []
+        for text in ("sợ trách nhiệm", "so trach nhiem", 'cán bộ -"nêu gương"', "Panthers", "của"):
+            results = search_module.search(fresh, text, **options)
+            out.append((results.total, [(h.article, h.paragraph, h.score, h.title) for h in results.hits]))
+        with fresh.searcher() as searcher:
+            kind = type(search_module._evaluator(searcher))
+        return out, kind
+
+    dense, dense_kind = answers(0)
+    small, small_kind = answers(10**9)
+    assert (dense_kind, small_kind) == (DenseEvaluator, Evaluator)
+    assert dense == small and any(hits for _, hits in small)
