@@ -82,6 +82,10 @@ def main() -> None:
     index = DATA / ("index-bundled" if corpus == BUNDLED_CORPUS else f"index-{corpus.name}")
     header("cold query")
     ensure_index(index, corpus)
+    # An installed package has its bytecode; an editable install (a checkout) writes it at
+    # the first run, unless PYTHONDONTWRITEBYTECODE is set (as on some CI machines): then
+    # every run would compile searcher's modules again. Compile them once, as pip does.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parents[1] / "searcher")], check=False)
 
     commands = {
         "query": searcher(index, corpus, "query", QUERY),

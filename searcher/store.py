@@ -20,12 +20,15 @@ from whoosh import index as whoosh_index
 from whoosh.fields import ID, STORED, Schema
 from whoosh.writing import CLEAR
 
+from searcher._startup import import_whoosh
 from searcher.analysis import VietnameseText, VietnameseTokenizer, analyze
 from searcher.errors import SearcherError
 from searcher.files import corpus_files
 
 if TYPE_CHECKING:
     from searcher.corpus import Article
+
+import_whoosh()  # before anything opens an index: see searcher/_startup.py
 
 # Bump whenever the schema or the analysis changes what an index holds: an index built by
 # another version is refused with a message to rebuild, never read wrongly.

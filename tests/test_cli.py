@@ -304,3 +304,32 @@ def test_every_command_has_help(run):
         result = run(command, "--help")
         assert result.exit_code == 0
         assert "Usage:" in result.stdout
+
+
+def test_the_query_path_skips_what_whoosh_imports_for_nothing(tmp_path):
+    """asyncio (through the cached_property package) and Whoosh's English inflection
+    tables cost a cold query ~40 ms and serve nothing here (searcher/_startup.py); what
+    Whoosh uses them for still works: deleted documents stay hidden, variations load."""
+    code = f"""
+import sys
+from pathlib import Path
+from searcher.cli import cli
+from searcher.corpus import Article
+from searcher.store import Index
+index = Index.open_or_create(Path({str(tmp_path / "index")!r}))
+article = Article(id="a", title="Cán bộ", paragraphs=("Cán bộ sợ trách nhiệm.",), hash="1")
+index.add_articles([article])
+index.add_articles([Article(id="a", title="Cán bộ", paragraphs=("Cán bộ dám làm.",), hash="2")])
+try:
+    cli(["--index", {str(tmp_path / "index")!r}, "--corpus", {str(tmp_path)!r}, "query", "cán bộ", "--json"])
+except SystemExit:
+    pass
+print("LOADED", [m for m in ("asyncio", "whoosh.lang.morph_en") if m in sys.modules], file=sys.stderr)
+from whoosh.query.terms import variations
+print("VARIATIONS", "rendering" in variations("render"), file=sys.stderr)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert "LOADED []" in done.stderr, done.stderr
+    assert "VARIATIONS True" in done.stderr
+    hits = [json.loads(line) for line in done.stdout.splitlines() if '"type": "hit"' in line]
+    assert [h["text"] for h in hits] == ["Cán bộ dám làm."]  # the replaced version is deleted
