@@ -11,6 +11,7 @@ Invariant: for every unit, ``text[unit.start:unit.end]`` is the stored text it c
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Iterator, NamedTuple
 
@@ -262,6 +263,7 @@ class VietnameseText(TEXT):
             self.format = Counts(field_boost=self.format.field_boost)
 
     def index(self, value, **kwargs):
+        """Whoosh's ``(term bytes, frequency, weight, value)`` per distinct term, as a list."""
         if not isinstance(value, Analysis):
             value = analyze(nfc(value), words=self.analyzer.unit == "words")
         unit = self.analyzer.unit
@@ -272,18 +274,24 @@ class VietnameseText(TEXT):
             places = value.positions if unit == "syllables" else range(len(units))
             seen: dict[str, list[int]] = {}
             for form, pos in zip(forms, places):
-                if form in seen:
-                    seen[form].append(pos)
-                else:
+                poses = seen.get(form)
+                if poses is None:
                     seen[form] = [pos]
+                else:
+                    poses.append(pos)
             encode = self.format.encode
+            postings = []
             for form, poses in seen.items():
-                yield form.encode("utf-8"), len(poses), len(poses) * boost, encode(poses)
-        else:
-            counts: dict[str, int] = {}
-            for form in forms:
-                counts[form] = counts.get(form, 0) + 1
-            # an index made before Counts keeps Frequency's 4-byte value
-            value = (lambda n: b"") if isinstance(self.format, Counts) else pack_uint
-            for form, n in counts.items():
-                yield form.encode("utf-8"), n, n * boost, value(n)
+                n = len(poses)
+                # Most terms occur once, early: their value is one byte.
+                data = _ONE_BYTE[poses[0]] if n == 1 and poses[0] < 0x80 else encode(poses)
+                postings.append((form.encode("utf-8"), n, n * boost, data))
+            return postings
+        counts = Counter(forms)
+        if isinstance(self.format, Counts):
+            return [(form.encode("utf-8"), n, n * boost, b"") for form, n in counts.items()]
+        # an index made before Counts keeps Frequency's 4-byte value
+        return [(form.encode("utf-8"), n, n * boost, pack_uint(n)) for form, n in counts.items()]
+
+
+_ONE_BYTE = [bytes((n,)) for n in range(0x80)]

@@ -138,7 +138,7 @@ class _FieldWriter(W3FieldWriter):
             blocklimit = writer._blocklimit
             for btext in sorted(terms):
                 docs, weights, values, sizes = terms[btext]
-                if any(a >= b for a, b in zip(docs, docs[1:])):  # only after a merge
+                if (fieldname, btext) in pool.unordered:
                     docs, weights, values, sizes = _in_order(docs, weights, values, sizes)
                 self.start_term(btext)
                 ends = list(accumulate(sizes, initial=0)) if sizes else None
@@ -263,6 +263,9 @@ class _TermPool:
         self.size = 0
         self._fields: dict[str, dict[bytes, list]] = {}
         self.fieldnames: set[str] = set()
+        # Terms whose postings came out of document order (only ``add`` can do that:
+        # documents are added in increasing order).
+        self.unordered: set[tuple[str, bytes]] = set()
 
     def add_field(self, fieldname: str, docnum: int, items, boost: float) -> int:
         """Pool one document's ``(term, freq, weight, value)`` items; returns the field length."""
@@ -290,8 +293,12 @@ class _TermPool:
         """Whoosh's interface, one ``(fieldname, term, docnum, weight, value)`` posting
         (merged segments come this way)."""
         fieldname, btext, docnum, weight, value = item
-        if docnum >= 0:  # -1: Whoosh's spelling entries, which our fields do not have
-            self.add_field(fieldname, docnum, ((btext, 0, weight, value),), 1.0)
+        if docnum < 0:  # -1: Whoosh's spelling entries, which our fields do not have
+            return
+        entry = self._fields.get(fieldname, {}).get(btext)
+        if entry is not None and entry[0][-1] >= docnum:
+            self.unordered.add((fieldname, btext))
+        self.add_field(fieldname, docnum, ((btext, 0, weight, value),), 1.0)
 
     def full(self) -> bool:
         return self.size > self.limit
@@ -304,13 +311,16 @@ class _TermPool:
         """Whoosh's sorted posting tuples (for code that asks the pool for them)."""
         for fieldname, terms in self.fields():
             for btext in sorted(terms):
-                docs, weights, values, sizes = _in_order(*terms[btext])
+                docs, weights, values, sizes = terms[btext]
+                if (fieldname, btext) in self.unordered:
+                    docs, weights, values, sizes = _in_order(docs, weights, values, sizes)
                 ends = list(accumulate(sizes, initial=0)) if sizes else None
                 for k, (d, w) in enumerate(zip(docs, weights)):
                     yield fieldname, btext, d, w, bytes(values[ends[k] : ends[k + 1]]) if ends else b""
 
     def cleanup(self) -> None:
         self._fields.clear()
+        self.unordered.clear()
         self.size = 0
 
 

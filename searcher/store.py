@@ -26,7 +26,7 @@ from searcher.errors import SearcherError
 from searcher.files import corpus_files
 
 if TYPE_CHECKING:
-    from searcher.corpus import Article
+    from searcher.corpus import Article, Source
 
 import_whoosh()  # before anything opens an index: see searcher/_startup.py
 
@@ -373,7 +373,7 @@ class Index:
         signature = corpus_signature(corpus)
         indexed = {} if rebuild else self.indexed_versions()
         skipped: list[str] = []
-        to_index: list[Article] = []
+        to_index: list[Source] = []
         present: dict[str, Path] = {}
         unchanged = 0
         for source in scan_corpus(corpus):
@@ -389,21 +389,19 @@ class Index:
             if indexed.get(source.id) == source.hash:
                 unchanged += 1
                 continue
-            try:
-                to_index.append(source.load())
-            except SearcherError as exc:
-                skipped.append(str(exc))
+            to_index.append(source)  # parsed by whoever indexes it (a worker, in parallel)
         removed = [a for a in indexed if a not in present]
-        updated = sum(1 for a in to_index if a.id in indexed)
         written = self._write(to_index, removed, rebuild, progress, jobs)
+        skipped.extend(written.skipped)  # parsing failed: the indexed version (if any) stays
+        updated = sum(1 for a in written.articles if a in indexed)
         if not skipped:
             self._save_corpus_state(corpus, signature)
         return SyncReport(
-            added=len(to_index) - updated,
+            added=len(written.articles) - updated,
             updated=updated,
             removed=len(removed),
             unchanged=unchanged,
-            paragraphs=written,
+            paragraphs=written.paragraphs,
             skipped=tuple(skipped),
             seconds=time.perf_counter() - started,
         )
@@ -412,7 +410,7 @@ class Index:
         self, articles: Iterable[Article], progress: Progress | None = None, jobs: int | None = None
     ) -> int:
         """Index these articles (replacing any indexed version of each); paragraphs written."""
-        return self._write(list(articles), [], rebuild=False, progress=progress, jobs=jobs)
+        return self._write(list(articles), [], rebuild=False, progress=progress, jobs=jobs).paragraphs
 
     def _writer(self):
         try:
@@ -427,51 +425,63 @@ class Index:
 
     def _write(
         self,
-        articles: list[Article],
+        items: list[Article | Source],
         removed: Iterable[str],
         rebuild: bool,
         progress: Progress | None,
         jobs: int | None = None,
-    ) -> int:
-        """Delete ``removed`` and (re)index ``articles`` in a single commit."""
+    ) -> Written:
+        """Delete ``removed`` and (re)index ``items`` (articles, or sources parsed on the
+        way) in a single commit. A source that cannot be parsed is reported in
+        ``skipped`` and its indexed version, if any, stays."""
         removed = list(removed)
-        if not articles and not removed and not rebuild:
-            return 0
+        if not items and not removed and not rebuild:
+            return Written((), 0, ())
         jobs = default_jobs() if jobs is None else max(1, jobs)
-        paragraphs = sum(len(a.paragraphs) for a in articles)
-        report = (lambda done: progress(done, len(articles))) if progress else None
+        report = (lambda done: progress(done, len(items))) if progress else None
         writer = self._writer()
         try:
             for article_id in removed:
                 writer.delete_by_term("article", article_id)
-            if not rebuild:
-                # delete + add rather than update_document: an id seen twice in one
-                # writer would otherwise leave both copies (a known Whoosh pitfall).
-                for article in articles:
-                    writer.delete_by_term("article", article.id)
             # New documents go to segments of their own (written by workers, or here),
             # listed in this writer's commit.
-            from searcher.writer import write_here, write_segments
+            from searcher.writer import paragraphs_in, write_here, write_segments
 
-            if jobs > 1 and paragraphs >= PARALLEL_MIN_PARAGRAPHS:
+            if jobs > 1 and sum(paragraphs_in(item) for item in items) >= PARALLEL_MIN_PARAGRAPHS:
                 lock = getattr(writer, "writelock", None)
-                new_segments = write_segments(
-                    str(self.path), INDEX_NAME, articles, jobs, WRITER_LIMIT_MB, report, getattr(lock, "fd", None)
+                done = write_segments(
+                    str(self.path), INDEX_NAME, items, jobs, WRITER_LIMIT_MB, report, getattr(lock, "fd", None)
                 )
             else:
-                new_segments = write_here(self._ix, articles, WRITER_LIMIT_MB, report)
+                done = write_here(self._ix, items, WRITER_LIMIT_MB, report)
+            if not rebuild:
+                # delete + add rather than update_document: an id seen twice in one
+                # writer would otherwise leave both copies (a known Whoosh pitfall). The
+                # new segments are not this writer's: only old versions are deleted.
+                for article_id in done.articles:
+                    writer.delete_by_term("article", article_id)
             # What SegmentWriter.commit does, plus the new segments in the same TOC.
             segments = writer._merge_segments(CLEAR if rebuild else None, None, True)
             if writer._added:
                 segments.append(writer._finalize_segment())
             else:
                 writer._close_segment()
-            writer._commit_toc(segments + new_segments)
+            writer._commit_toc(segments + list(done.segments))
             writer._finish()
         except BaseException:
             writer.cancel()
             raise
-        return paragraphs
+        return Written(tuple(done.articles), done.paragraphs, tuple(done.skipped))
+
+
+@dataclass(frozen=True)
+class Written:
+    """What ``Index._write`` indexed: article ids, paragraphs, and one message per
+    source that could not be parsed."""
+
+    articles: tuple[str, ...]
+    paragraphs: int
+    skipped: tuple[str, ...]
 
 
 def default_jobs() -> int:

@@ -17,24 +17,49 @@ import os
 import queue
 import random
 import traceback
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from searcher.corpus import Article
+from searcher.corpus import Article, Source
 from searcher.errors import SearcherError
 
 CHUNK_PARAGRAPHS = 200  # articles are handed out in chunks of about this many paragraphs
+SOURCE_BYTES_PER_PARAGRAPH = 500  # how many paragraphs an unparsed source holds, about
 
 
-def _chunks(articles: Sequence[Article]):
+def paragraphs_in(item: Article | Source) -> int:
+    """The paragraphs of an article; of a source not parsed yet, an estimate from its size."""
+    if isinstance(item, Article):
+        return len(item.paragraphs)
+    return max(1, len(item.data) // SOURCE_BYTES_PER_PARAGRAPH)
+
+
+def _chunks(items: Sequence[Article | Source]):
     chunk, size = [], 0
-    for article in articles:
-        chunk.append(article)
-        size += len(article.paragraphs)
+    for item in items:
+        chunk.append(item)
+        size += paragraphs_in(item)
         if size >= CHUNK_PARAGRAPHS:
             yield chunk
             chunk, size = [], 0
     if chunk:
         yield chunk
+
+
+def _parsed(item: Article | Source) -> Article:
+    """The article itself, or the source parsed (``SearcherError`` if it cannot be)."""
+    return item if isinstance(item, Article) else item.load()
+
+
+@dataclass
+class Done:
+    """What a write produced: new (uncommitted) segments, the article ids and paragraphs
+    indexed, and one message per source that could not be parsed."""
+
+    segments: list = field(default_factory=list)
+    articles: list[str] = field(default_factory=list)
+    paragraphs: int = 0
+    skipped: list[str] = field(default_factory=list)
 
 
 def _die_with_parent() -> None:
@@ -84,14 +109,19 @@ def _worker(
                 continue
             if chunk is None:
                 break
-            for article in chunk:
+            for item in chunk:
                 if os.getppid() != parent:
                     writer.cancel()
                     return
+                try:
+                    article = _parsed(item)
+                except SearcherError as exc:
+                    results.put(("skipped", str(exc)))
+                    continue
                 docs = article_documents(article)
                 for doc in docs:
                     writer.add_document(**doc)
-                results.put(("progress", len(docs)))
+                results.put(("indexed", (article.id, len(docs))))
                 if writer.full():  # memory bound reached: this segment is done, start another
                     results.put(("segment", writer._finalize_segment()))
                     writer = segment_writer(ix, _lk=False, limitmb=limitmb)
@@ -109,44 +139,54 @@ def _worker(
         results.put(("error", traceback.format_exc(limit=3)))
 
 
-def write_here(ix, articles: Sequence[Article], limitmb: int, progress: Callable[[int], None] | None = None) -> list:
-    """Index ``articles`` in this process; returns the new (uncommitted) segments."""
+def write_here(
+    ix, items: Sequence[Article | Source], limitmb: int, progress: Callable[[int], None] | None = None
+) -> Done:
+    """Index ``items`` in this process (sources parsed on the way)."""
     from searcher.segments import writer as segment_writer
     from searcher.store import article_documents
 
-    segments: list = []
+    done = Done()
     writer = segment_writer(ix, _lk=False, limitmb=limitmb)  # the caller holds the lock
     try:
-        for done, article in enumerate(articles, start=1):
-            for doc in article_documents(article):
-                writer.add_document(**doc)
+        for count, item in enumerate(items, start=1):
+            try:
+                article = _parsed(item)
+            except SearcherError as exc:
+                done.skipped.append(str(exc))
+            else:
+                docs = article_documents(article)
+                for doc in docs:
+                    writer.add_document(**doc)
+                done.articles.append(article.id)
+                done.paragraphs += len(docs)
             if progress:
-                progress(done)
+                progress(count)
             if writer.full():
-                segments.append(writer._finalize_segment())
+                done.segments.append(writer._finalize_segment())
                 writer = segment_writer(ix, _lk=False, limitmb=limitmb)
         if writer._added:
-            segments.append(writer._finalize_segment())
+            done.segments.append(writer._finalize_segment())
         else:
             writer._close_segment()
     except BaseException:
         writer.cancel()
         raise
-    return segments
+    return done
 
 
 def write_segments(
     index_dir: str,
     indexname: str,
-    articles: Sequence[Article],
+    items: Sequence[Article | Source],
     jobs: int,
     limitmb: int,
     progress: Callable[[int], None] | None = None,
     lock_fd: int | None = None,
-) -> list:
-    """Index ``articles`` in ``jobs`` processes; returns the new (uncommitted) segments.
+) -> Done:
+    """Index ``items`` in ``jobs`` processes (sources are parsed there too).
 
-    ``progress`` is called with the number of articles finished so far; ``lock_fd`` is
+    ``progress`` is called with the number of items finished so far; ``lock_fd`` is
     the parent's write-lock descriptor, which the workers close.
     """
     ctx = multiprocessing.get_context("fork")
@@ -162,12 +202,12 @@ def write_segments(
     ]
     for worker in workers:
         worker.start()
-    segments: list = []
+    done = Done()
     finished = 0
-    done_articles = 0
+    done_items = 0
 
     def drain(block: bool) -> None:
-        nonlocal finished, done_articles
+        nonlocal finished, done_items
         while True:
             try:
                 kind, value = results.get(timeout=0.2) if block else results.get_nowait()
@@ -175,21 +215,26 @@ def write_segments(
                 if block and any(w.exitcode not in (None, 0) for w in workers):
                     raise SearcherError("an indexing worker process died; nothing was committed")
                 return
-            if kind == "progress":
-                done_articles += 1
+            if kind in ("indexed", "skipped"):
+                if kind == "indexed":
+                    done.articles.append(value[0])
+                    done.paragraphs += value[1]
+                else:
+                    done.skipped.append(value)
+                done_items += 1
                 if progress:
-                    progress(done_articles)
+                    progress(done_items)
             elif kind in ("segment", "done"):
                 finished += kind == "done"
                 if value is not None:
-                    segments.append(value)
+                    done.segments.append(value)
             else:
                 raise SearcherError(f"indexing failed in a worker process:\n{value}")
             if block:
                 return
 
     try:
-        for chunk in _chunks(articles):
+        for chunk in _chunks(items):
             while True:
                 try:
                     job_queue.put(chunk, timeout=0.2)
@@ -206,7 +251,7 @@ def write_segments(
             drain(block=True)
         for worker in workers:
             worker.join()
-        return segments
+        return done
     except BaseException:
         for worker in workers:
             if worker.is_alive():

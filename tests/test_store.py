@@ -173,14 +173,22 @@ def test_a_bad_file_is_skipped_by_name_and_the_rest_indexed(run, corpus_copy, tm
     assert sorted({p.split("#")[0] for p in indexed_pids(index)}) == SEED_IDS
 
 
-def test_a_file_that_turns_bad_keeps_its_indexed_version(run, corpus_copy, tmp_path):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_that_turns_bad_keeps_its_indexed_version(run, corpus_copy, tmp_path, monkeypatch, jobs):
+    """Parsed where it is indexed (in a worker with --jobs 2), a file that cannot be read
+    any more is reported by name, and the version indexed before stays searchable."""
+    monkeypatch.setattr(store, "PARALLEL_MIN_PARAGRAPHS", 1)
     index = tmp_path / "index"
     run("index", index=index, corpus=corpus_copy)
     before = [p for p in indexed_pids(index) if p.startswith(SEED_IDS[2])]
     (corpus_copy / f"{SEED_IDS[2]}.txt").write_bytes(bytes(range(256)) * 8)
-    result = run("index", index=index, corpus=corpus_copy)
+    (corpus_copy / f"{SEED_IDS[3]}.txt").write_text("Bài sửa\n\nCán bộ dám làm, dám chịu trách nhiệm.\n", encoding="utf-8")
+    result = run("index", "--jobs", jobs, index=index, corpus=corpus_copy)
     assert result.exit_code == 2
+    assert f"{SEED_IDS[2]}.txt" in result.stderr and "Traceback" not in result.stderr
+    assert "0 added, 1 updated, 0 removed, 3 unchanged" in result.stderr
     assert [p for p in indexed_pids(index) if p.startswith(SEED_IDS[2])] == before
+    assert [p for p in indexed_pids(index) if p.startswith(SEED_IDS[3])] == [f"{SEED_IDS[3]}#1", f"{SEED_IDS[3]}#2"]
 
 
 def test_a_second_writer_waits_then_fails_clearly(run, corpus_copy, tmp_path, monkeypatch):
