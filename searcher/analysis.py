@@ -62,8 +62,9 @@ def _forms(syllable: str) -> tuple[str, str]:
     return forms
 
 
-def analyze(text: str, words: bool = True) -> Analysis:
-    """Analyze stored (NFC) ``text``; ``words=False`` skips pyvi segmentation."""
+def analyze(text: str, words: bool = True, bigrams: bool = True) -> Analysis:
+    """Analyze stored (NFC) ``text``; ``words=False`` skips pyvi segmentation,
+    ``bigrams=False`` the bigrams and phrase positions (syllables only: highlighting)."""
     form, offsets = analysis_form(text)
 
     def stored(start: int, end: int) -> tuple[int, int]:
@@ -80,14 +81,16 @@ def analyze(text: str, words: bool = True) -> Analysis:
         else:
             syllables.append(Unit(*stored(m.start(), m.end()), canon, folded))
 
-    bigrams = []
+    if not bigrams:
+        return Analysis(tuple(syllables), (), ())
+    pairs = []
     positions = [0] * len(matches)
     for i in range(1, len(matches)):
         # Syllables separated by spaces or a hyphen are adjacent: they make a bigram and
         # consecutive phrase positions. Any other punctuation between them is a boundary.
         if _JOINING_GAP.fullmatch(form, matches[i - 1].end(), matches[i].start()):
             a, b = syllables[i - 1], syllables[i]
-            bigrams.append(Unit(a.start, b.end, f"{a.canon}_{b.canon}", f"{a.folded}_{b.folded}"))
+            pairs.append(Unit(a.start, b.end, f"{a.canon}_{b.canon}", f"{a.folded}_{b.folded}"))
             positions[i] = positions[i - 1] + 1
         else:
             positions[i] = positions[i - 1] + 2
@@ -115,7 +118,7 @@ def analyze(text: str, words: bool = True) -> Analysis:
                     )
                 )
             i = j
-    return Analysis(tuple(syllables), tuple(word_units), tuple(bigrams), tuple(positions))
+    return Analysis(tuple(syllables), tuple(word_units), tuple(pairs), tuple(positions))
 
 
 UNITS = ("syllables", "words", "bigrams")

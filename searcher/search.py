@@ -58,7 +58,7 @@ def highlight_spans(text: str, compiled: Compiled) -> tuple[tuple[int, int], ...
     """Where the query's words stand in ``text``: matched syllables, joined within a word."""
     spans: list[list[int]] = []
     prev_key = None
-    for unit in analyze(text, words=False).syllables:
+    for unit in analyze(text, words=False, bigrams=False).syllables:
         if unit.canon in compiled.exact:
             key = unit.canon
         elif unit.folded in compiled.folded:

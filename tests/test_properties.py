@@ -78,3 +78,12 @@ def test_corpus_paragraphs_round_trip_through_analysis():
         for paragraph in source.load().paragraphs:
             for unit in analyze(paragraph).syllables:
                 assert canonical_tones(paragraph[unit.start : unit.end]).lower() == unit.canon
+
+
+@given(st.text())
+def test_folding_a_whole_text_at_once_is_the_general_fold(text):
+    """``fold_accents`` folds precomposed Latin letters with one table; anything else
+    takes the general way (decompose, drop the combining marks)."""
+    from searcher.text import _fold_slowly
+
+    assert fold_accents(text) == _fold_slowly(text).lower()
