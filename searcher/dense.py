@@ -245,7 +245,7 @@ class DenseEvaluator(Evaluator):
         if isinstance(weighting, VietnameseBM25F) and field.scorable:
             # What Whoosh's BM25FScorer would compute, without its term lookups per segment.
             constants = (
-                idf(df, self.n),
+                idf(min(df, self.n), self.n),  # Variants: see Variants.idf
                 weighting.K1,
                 weighting._field_B.get(fieldname, weighting.B),
                 self.searcher.avg_field_length(fieldname) or 1,

@@ -224,7 +224,7 @@ class Evaluator:
         return into
 
     def _term_scores(self, fieldname: str, btext: bytes, restrict: set | None) -> Table:
-        """A term's unboosted scores (see ``_cached``)."""
+        """A term's unboosted scores (see ``_through_cache``)."""
         df = sum(
             sub.reader().doc_frequency(fieldname, btext)
             for sub, _ in self.segments
@@ -348,7 +348,8 @@ class Evaluator:
             scorer = weighting.scorer(sub, fieldname, terms[0])
             lengths = self._length_bytes(i, reader, fieldname)
             if lengths is None or not hasattr(scorer, "idf"):
-                self._drain(node.matcher(sub), None, offset, deleted, restrict, table)
+                # Whoosh's matcher, unboosted: the caller applies the boost.
+                self._drain(node.with_boost(1.0).matcher(sub), None, offset, deleted, restrict, table)
                 continue
             wanted = None
             if restrict is not None and len(restrict) * 8 < node.estimate_size(reader):

@@ -159,8 +159,11 @@ def idf(n: int, total: int) -> float:
 class Variants(wq.Query):
     """All accent variants of a word or bigram (the terms ``<text>|…`` of a field, see
     ``text.variant_term``), matched and scored as one term: a document's frequency is
-    the sum of its variants' frequencies, the document frequency the sum of theirs.
-    It is what a field of accent-folded terms would score, without indexing one."""
+    the sum of its variants' frequencies, the document frequency the sum of theirs (at
+    most the number of documents). That is what a field of accent-folded terms would
+    score, but for a paragraph holding two variants (số and sợ), which that field would
+    count once in the document frequency: the sum is known from the term dictionary
+    alone, before any posting is read."""
 
     def __init__(self, fieldname: str, text: str, boost: float = 1.0):
         self.fieldname = fieldname
@@ -216,10 +219,14 @@ class Variants(wq.Query):
         return self.estimate_size(ixreader)
 
     def idf(self, searcher) -> float:
-        """The IDF of the variants taken together, from the whole index's statistics."""
+        """The IDF of the variants taken together, from the whole index's statistics.
+        Their document frequencies added can exceed the number of documents (a paragraph
+        with số, sổ and sợ counts three times): capped there, or the IDF would turn
+        negative and a match would score below no match."""
         parent = searcher.get_parent()
         reader = parent.reader()
-        return idf(self.estimate_size(reader), reader.doc_count_all())
+        total = reader.doc_count_all()
+        return idf(min(self.estimate_size(reader), total), total)
 
     def matcher(self, searcher, context=None):
         reader = searcher.reader()
@@ -242,7 +249,7 @@ class Variants(wq.Query):
             searcher,
             self.fieldname,
             self.idf(searcher),
-            getattr(weighting, "B", B),
+            getattr(weighting, "_field_B", {}).get(self.fieldname, getattr(weighting, "B", B)),
             getattr(weighting, "K1", K1),
             maxweight,
             minlength or 1,

@@ -10,7 +10,7 @@ from whoosh import query as wq
 from searcher.analysis import analyze
 from searcher.evaluate import Evaluator
 from searcher.query import Compiled, compile_query
-from searcher.store import article_fields
+from searcher.store import article_fields, paragraph_fields
 from searcher.text import canonical_tones, fold_accents
 
 SUGGEST_BELOW = 3  # a query with fewer matches than this gets a "Did you mean"
@@ -146,16 +146,14 @@ def _unique_hits(searcher, query, filter_query, wanted: int):
         window *= 4
 
 
-def _context(searcher, article: str, paragraph: int, size: int) -> tuple[tuple[Context, ...], tuple[Context, ...]]:
+def _context(
+    searcher, article: str, docnum: int, paragraph: int, size: int
+) -> tuple[tuple[Context, ...], tuple[Context, ...]]:
     if size <= 0:
         return (), ()
-    wanted = set(range(max(1, paragraph - size), paragraph + size + 1)) - {paragraph}
-    around = []
-    for docnum in searcher.document_numbers(article=article):
-        stored = searcher.stored_fields(docnum)
-        if stored["para"] in wanted:
-            around.append(Context(stored["para"], stored["text"]))
-    around.sort(key=lambda c: c.paragraph)
+    numbers = [n for n in range(max(1, paragraph - size), paragraph + size + 1) if n != paragraph]
+    found = paragraph_fields(searcher, article, docnum, paragraph, numbers)
+    around = [Context(n, found[n]["text"]) for n in sorted(found)]
     return tuple(c for c in around if c.paragraph < paragraph), tuple(c for c in around if c.paragraph > paragraph)
 
 
@@ -206,7 +204,7 @@ def search(
         hits = []
         articles: dict[str, dict] = {}
         for rank, ((docnum, score, stored), duplicates) in enumerate(picked, start=first_rank):
-            before, after = _context(searcher, stored["article"], stored["para"], context)
+            before, after = _context(searcher, stored["article"], docnum, stored["para"], context)
             if stored["article"] not in articles:
                 articles[stored["article"]] = article_fields(searcher, stored["article"], docnum, stored["para"])
             meta = articles[stored["article"]]

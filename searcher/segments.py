@@ -142,7 +142,7 @@ class _FieldWriter(W3FieldWriter):
                     docs, weights, values, sizes = _in_order(docs, weights, values, sizes)
                 self.start_term(btext)
                 ends = list(accumulate(sizes, initial=0)) if sizes else None
-                data = bytes(values)  # slices of bytes share the one-byte singletons, as Whoosh's do
+                data = bytes(values)
                 count = len(docs)
                 for start in range(0, count, blocklimit):
                     end = min(start + blocklimit, count)
@@ -370,40 +370,42 @@ class FastSegmentWriter(SegmentWriter):
 
     def add_document(self, **fields):
         """Whoosh's ``SegmentWriter.add_document`` for our schema (no vectors, no
-        spelling fields), each field's postings pooled in one call."""
+        spelling fields), each field's postings pooled in one call. Every field is
+        analyzed before anything is pooled or written, so a value that cannot be
+        analyzed leaves the writer as it was."""
         pool = self.pool
         if not isinstance(pool, _TermPool):
             return super().add_document(**fields)
         self._check_state()
-        perdocwriter = self.perdocwriter
         schema = self.schema
-        docnum = self.docnum
         docboost = self._doc_boost(fields)
         fieldnames = sorted(name for name in fields if not name.startswith("_"))
         self._check_fields(schema, fieldnames)
+        prepared = []
+        for fieldname in fieldnames:
+            value = fields.get(fieldname)
+            if value is None:
+                continue
+            field = schema[fieldname]
+            if field.separate_spelling() or field.vector:
+                raise NotImplementedError(f"field {fieldname!r}: spelling and vectors are not written")
+            postings = list(field.index(value)) if field.indexed else None
+            prepared.append((fieldname, field, value, postings))
+        perdocwriter = self.perdocwriter
+        docnum = self.docnum
         perdocwriter.start_doc(docnum)
-        try:
-            for fieldname in fieldnames:
-                value = fields.get(fieldname)
-                if value is None:
-                    continue
-                field = schema[fieldname]
-                if field.separate_spelling() or field.vector:
-                    raise NotImplementedError(f"field {fieldname!r}: spelling and vectors are not written")
-                length = 0
-                if field.indexed:
-                    boost = self._field_boost(fields, fieldname, docboost)
-                    length = pool.add_field(fieldname, docnum, field.index(value), boost)
-                    if not field.scorable:
-                        length = 0
-                stored = fields.get(f"_stored_{fieldname}", value)
-                perdocwriter.add_field(fieldname, field, stored if field.stored else None, length)
-                column = field.column_type
-                if column and stored is not None:
-                    perdocwriter.add_column_value(fieldname, column, field.to_column_value(stored))
-        except Exception:
-            perdocwriter.cancel_doc()
-            raise
+        for fieldname, field, value, postings in prepared:
+            length = 0
+            if postings is not None:
+                boost = self._field_boost(fields, fieldname, docboost)
+                length = pool.add_field(fieldname, docnum, postings, boost)
+                if not field.scorable:
+                    length = 0
+            stored = fields.get(f"_stored_{fieldname}", value)
+            perdocwriter.add_field(fieldname, field, stored if field.stored else None, length)
+            column = field.column_type
+            if column and stored is not None:
+                perdocwriter.add_column_value(fieldname, column, field.to_column_value(stored))
         perdocwriter.finish_doc()
         self._added = True
         self.docnum += 1

@@ -109,22 +109,33 @@ def article_documents(article: Article) -> list[dict]:
     return docs
 
 
-def article_fields(searcher, article_id: str, docnum: int | None = None, paragraph: int | None = None) -> dict:
+def paragraph_fields(searcher, article_id: str, docnum: int, paragraph: int, numbers) -> dict[int, dict]:
+    """The stored fields of paragraphs ``numbers`` of an article, by number, given one of
+    its paragraphs (``docnum``, ``paragraph``). An article's paragraphs are written in
+    order, side by side in one segment, so each is looked for at its offset from the one
+    known (one read); only if that fails are all the article's paragraphs read."""
+    found: dict[int, dict] = {}
+    reader = searcher.reader()
+    total = reader.doc_count_all()
+    for number in numbers:
+        guess = docnum + number - paragraph
+        if 0 <= guess < total and not reader.is_deleted(guess):
+            fields = searcher.stored_fields(guess)
+            if fields.get("article") == article_id and fields.get("para") == number:
+                found[number] = fields
+    missing = set(numbers) - set(found)
+    if missing:
+        for other in searcher.document_numbers(article=article_id):
+            fields = searcher.stored_fields(other)
+            if fields.get("para") in missing:
+                found[fields["para"]] = fields
+    return found
+
+
+def article_fields(searcher, article_id: str, docnum: int, paragraph: int) -> dict:
     """The stored fields of the article's first paragraph, which hold its title, date,
-    author and url. ``docnum``/``paragraph``, one of its paragraphs, make it one read: an
-    article's paragraphs are written in order, side by side in one segment."""
-    if docnum is not None and paragraph is not None and docnum - paragraph + 1 >= 0:
-        first = docnum - paragraph + 1
-        reader = searcher.reader()
-        if not reader.is_deleted(first):
-            fields = searcher.stored_fields(first)
-            if fields.get("article") == article_id and fields.get("para") == 1:
-                return fields
-    for number in searcher.document_numbers(article=article_id):
-        fields = searcher.stored_fields(number)
-        if fields.get("para") == 1:
-            return fields
-    return {}
+    author and url (``docnum``, ``paragraph``: one of its paragraphs)."""
+    return paragraph_fields(searcher, article_id, docnum, paragraph, [1]).get(1, {})
 
 
 @dataclass(frozen=True)
@@ -266,10 +277,12 @@ class Index:
         from searcher.ranking import VietnameseBM25F
 
         current = self._searcher
+        if current is not None and not current.up_to_date():
+            # A new searcher rather than Whoosh's refresh(), which fails on an empty index.
+            current.close()
+            current = None
         if current is None:
             current = self._ix.searcher(weighting=VietnameseBM25F())
-        elif not current.up_to_date():
-            current = current.refresh()
         self._searcher = current
         return nullcontext(current)
 
@@ -365,7 +378,8 @@ class Index:
 
         New articles are added, changed ones re-indexed, deleted ones removed. With
         ``rebuild`` every article is indexed afresh. A file that cannot be read is
-        reported in ``skipped`` and leaves its indexed version (if any) in place.
+        reported in ``skipped`` and leaves its indexed version (if any) in place, except
+        with ``rebuild``, which starts from nothing.
         """
         from searcher.corpus import SourceError, scan_corpus
 

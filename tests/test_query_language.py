@@ -172,3 +172,46 @@ def test_a_question_needs_only_a_quorum_of_its_words(run):
 
 def test_short_keyword_queries_still_need_every_word(run):
     assert run("query", "ngộ độc thực phẩm").exit_code == 1
+
+
+def test_an_empty_index_answers_a_batch_with_no_hits(tmp_path):
+    """A batch keeps its searcher between queries; on an empty index Whoosh's refresh of
+    it failed (a traceback at the second query)."""
+    from click.testing import CliRunner
+
+    from searcher.cli import cli
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    args = ["--index", str(tmp_path / "index"), "--corpus", str(corpus)]
+    assert CliRunner().invoke(cli, [*args, "index"]).exit_code == 0
+    result = CliRunner().invoke(cli, [*args, "query", "--batch", "-"], input="sợ trách nhiệm\nnêu gương\ncán bộ\n")
+    assert result.exit_code == 1 and (result.exception is None or isinstance(result.exception, SystemExit))
+    summaries = [json.loads(line) for line in result.stdout.splitlines() if '"summary"' in line]
+    assert [s["total"] for s in summaries] == [0, 0, 0]
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_an_accentless_word_with_many_variants_in_every_paragraph_still_ranks(tmp_path, monkeypatch, dense):
+    """Summed over số, sổ, sợ…, the variants' document frequencies can exceed the number of
+    paragraphs: the IDF must stay positive, or a match scores below nothing at all and
+    the top hits are lost (seen: 24 matches, 0 returned)."""
+    from click.testing import CliRunner
+
+    from searcher.cli import cli
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(8):
+        (corpus / f"a{i}.txt").write_text(
+            "Bài về sổ sách\n\nSố liệu trong sổ làm tôi sợ, số 1.\n\nMột đoạn nữa có số và sổ và sợ.\n",
+            encoding="utf-8",
+        )
+    if dense:
+        monkeypatch.setattr("searcher.search.DENSE_MIN_DOCS", 0)  # numpy's evaluator
+    args = ["--index", str(tmp_path / "index"), "--corpus", str(corpus)]
+    result = CliRunner().invoke(cli, [*args, "query", "so", "-n", "1", "--json"])
+    assert result.exit_code == 0
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[-1]["total"] == 24 and records[-1]["returned"] == 1
+    assert records[0]["score"] > 0

@@ -51,8 +51,11 @@ def test_segments_are_plain_w3_that_whoosh_reads_alone(tmp_path):
 def _hits(path: Path, text: str) -> list[tuple]:
     from searcher.search import search
 
-    results = search(Index.open(path), text, limit=20)
-    return [(h.article, h.paragraph, h.score, h.title, h.date) for h in results.hits]
+    results = search(Index.open(path), text, limit=20, context=1)
+    return [
+        (h.article, h.paragraph, h.score, h.title, h.date, [(c.paragraph, c.text) for c in h.before + h.after])
+        for h in results.hits
+    ]
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

@@ -228,3 +228,25 @@ def test_stats_summarizes_the_index(run):
     assert stats["paragraphs"] == corpus_paragraphs(CORPUS)
     assert stats["terms"] > 500 and stats["size_bytes"] > 0
     assert "articles\t5" in run("stats").stdout
+
+
+def test_paragraphs_are_found_at_their_offset_or_else_through_the_article(seed_index):
+    """Neighbouring paragraphs (and an article's title, stored with paragraph 1) are
+    looked for next to a known paragraph; a wrong guess falls back to the article's
+    postings and finds the same ones."""
+    from searcher.store import article_fields, paragraph_fields
+
+    index = Index.open(seed_index)
+    with index.searcher() as searcher:
+        first, other = (min(searcher.document_numbers(article=a)) for a in SEED_IDS[:2])
+        by_offset = paragraph_fields(searcher, SEED_IDS[0], first, 1, [2, 3])
+        by_article = paragraph_fields(searcher, SEED_IDS[0], other, 1, [2, 3])  # a wrong hint
+        title = article_fields(searcher, SEED_IDS[0], other + 2, 3)["title"]
+    assert sorted(by_offset) == sorted(by_article) == [2, 3]
+    assert [by_offset[n]["text"] for n in (2, 3)] == [by_article[n]["text"] for n in (2, 3)]
+    assert by_offset[2]["article"] == SEED_IDS[0] and by_offset[2]["para"] == 2
+    assert title == _titles()[SEED_IDS[0]]
+
+
+def _titles() -> dict[str, str]:
+    return {s.id: s.load().title for s in scan_corpus(CORPUS)}
