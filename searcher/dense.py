@@ -16,10 +16,7 @@ where the dict tables are fast anyway, never import it (``search._evaluator``).
 
 from __future__ import annotations
 
-import pickle
-import zlib
 from collections import OrderedDict
-from io import BytesIO
 
 import numpy as np
 from whoosh import query as wq
@@ -28,7 +25,7 @@ from whoosh.matching import FilterMatcher
 from whoosh.reading import TermNotFound
 
 from searcher import evaluate
-from searcher.evaluate import _INT, Evaluator, _blocks, _norms
+from searcher.evaluate import Evaluator, _blocks, _norms, block_data, block_headers
 from searcher.ranking import Quorum, Variants, VietnameseBM25F, idf
 
 # Scored postings kept for the next queries as (int32 docnums, float64 scores): 16M, about
@@ -154,10 +151,8 @@ class DenseEvaluator(Evaluator):
 
     def _from_table(self, table: dict) -> np.ndarray:
         dense = np.zeros(self.n)
-        if table:
-            dense[np.fromiter(table.keys(), dtype=np.int64, count=len(table))] = np.fromiter(
-                table.values(), dtype=np.float64, count=len(table)
-            )
+        ids, scores = _arrays(table)
+        dense[ids] = scores
         return dense
 
     # -- leaves --------------------------------------------------------------------------
@@ -260,13 +255,8 @@ class DenseEvaluator(Evaluator):
                 if hasattr(scorer, "idf"):
                     constants = (node.idf(self.searcher) if variants else scorer.idf, scorer.K1, scorer.B, scorer.avgfl)
             if lengths is None or constants is None:
-                # Not W3, or not BM25: the dict evaluator's way for this segment.
-                table = self._read_variants(node, None) if variants else self._read_term(fieldname, btext, None)
-                end = offset + reader.doc_count_all()
-                table = {g: s for g, s in table.items() if offset <= g < end}
-                all_ids.append(np.fromiter(table.keys(), dtype=np.int64, count=len(table)))
-                all_scores.append(np.fromiter(table.values(), dtype=np.float64, count=len(table)))
-                continue
+                # Not W3, or not BM25: the dict evaluator's way, for the whole term.
+                return _arrays(self._read_variants(node, None) if variants else self._read_term(fieldname, btext, None))
             postings = [_postings(reader, fieldname, term, info) for term, info in infos.items()]
             if len(postings) == 1:
                 ids, weights = postings[0]
@@ -290,6 +280,14 @@ class DenseEvaluator(Evaluator):
             alive = ~self._dead[ids]
             ids, scores = ids[alive], scores[alive]
         return ids, scores
+
+
+def _arrays(table: dict) -> tuple[np.ndarray, np.ndarray]:
+    """A dict evaluator's ``{docnum: score}`` as (docnums, scores) arrays."""
+    return (
+        np.fromiter(table.keys(), dtype=np.int64, count=len(table)),
+        np.fromiter(table.values(), dtype=np.float64, count=len(table)),
+    )
 
 
 def _matches(table: np.ndarray, wanted: np.ndarray | None) -> np.ndarray:
@@ -326,24 +324,14 @@ def _postings(reader, fieldname: str, btext: bytes, info):
 
 
 def _decode(buffer: bytes) -> tuple[np.ndarray, np.ndarray | None]:
-    """Every block of a W3 posting list (layout: ``evaluate._buffer_blocks``) at once:
-    the id deltas of all blocks concatenated (each block's first id made relative to the
+    """Every block of a W3 posting list (``evaluate.block_headers``) at once: the id
+    deltas of all blocks concatenated (each block's first id made relative to the
     previous block's last) and summed in one go, the weights likewise."""
-    stream = BytesIO(buffer)
-    unpickler = pickle.Unpickler(stream)  # one for all the block headers
     id_parts, weight_parts, firsts, lasts = [], [], [], []
     plain = True  # every weight 1.0
-    position, end, count = 4, len(buffer), 0
-    while position < end:
-        length = _INT.unpack_from(buffer, position)[0]
-        start = position + 4
-        position = start + abs(length)
-        stream.seek(start)
-        info = unpickler.load()
-        data = buffer[stream.tell() : position]
-        if info[3]:
-            data = zlib.decompress(data)
-        ids, weights, _ = pickle.loads(data)
+    count = 0
+    for info, start, end in block_headers(buffer):
+        ids, weights = block_data(buffer, info, start, end)
         firsts.append(count)
         lasts.append(info[1])
         id_parts.append(ids)
@@ -353,8 +341,6 @@ def _decode(buffer: bytes) -> tuple[np.ndarray, np.ndarray | None]:
         else:
             plain = False
             weight_parts.append(weights)
-        if length < 0:
-            break
     deltas = np.concatenate([np.asarray(p, dtype=np.int64) for p in id_parts])
     if len(firsts) > 1:
         deltas[firsts[1:]] -= np.asarray(lasts[:-1], dtype=np.int64)

@@ -484,44 +484,53 @@ def _norms(K1: float, B: float, avgfl: float) -> list[float]:
 _INT = struct.Struct("!i")
 
 
-def _buffer_blocks(buffer: bytes, wanted: list | None):
-    """``_blocks`` for a whole posting list read in one piece: W3's layout is the magic
-    ``W3Bl``, then per block a signed int (negative on the last block) giving the length
-    of a pickled info tuple ``(count, last id, max weight, compression, min length byte,
-    max length byte)`` followed by the (compressed) pickled ``(ids, weights, values)``."""
+def block_headers(buffer: bytes):
+    """Each block of a whole W3 posting list: ``(info, data start, data end)``. W3's layout
+    is the magic ``W3Bl``, then per block a signed int (negative on the last block) giving
+    the length of a pickled info tuple ``(count, last id, max weight, compression, min
+    length byte, max length byte)`` followed by the block's data (``block_data``)."""
     stream = BytesIO(buffer)
-    unpickle = pickle.Unpickler
-    position = 4
-    previous_max = -1
-    end = len(buffer)
+    unpickler = pickle.Unpickler(stream)
+    position, end = 4, len(buffer)
     while position < end:
         length = _INT.unpack_from(buffer, position)[0]
-        last = length < 0
         start = position + 4
         position = start + abs(length)
         stream.seek(start)
-        info = unpickle(stream).load()
+        info = unpickler.load()
+        yield info, stream.tell(), position
+        if length < 0:
+            return
+
+
+def block_data(buffer: bytes, info: tuple, start: int, end: int):
+    """A block's ``(id deltas, weights)`` as pickled: the first id is the block's own,
+    weights ``None``/``1.0`` (all one), one float (all equal), or one per posting."""
+    data = buffer[start:end]
+    if info[3]:
+        data = zlib.decompress(data)
+    ids, weights, _ = pickle.loads(data)
+    return ids, weights
+
+
+def _buffer_blocks(buffer: bytes, wanted: list | None):
+    """``_blocks`` for a whole posting list read in one piece (``block_headers``)."""
+    previous_max = -1
+    for info, start, end in block_headers(buffer):
         if wanted is not None:
             k = bisect_right(wanted, previous_max)
             previous_max = info[1]
             if k >= len(wanted):
                 return
             if wanted[k] > info[1]:
-                if last:
-                    return
                 continue
-        data = buffer[stream.tell() : position]
-        if info[3]:
-            data = zlib.decompress(data)
-        ids, weights, _ = pickle.loads(data)
+        ids, weights = block_data(buffer, info, start, end)
         ids = list(accumulate(ids))
         if weights == 1.0:
             weights = None
         elif isinstance(weights, float):
             weights = repeat(weights)
         yield ids, weights
-        if last:
-            return
 
 
 def _blocks(matcher, wanted: list | None = None):

@@ -90,64 +90,90 @@ def _worker(
         except OSError:
             pass
     from whoosh import index as whoosh_index
-    from searcher.segments import writer as segment_writer
-    from searcher.store import article_documents
 
     # Forked children share the parent's random state, and Whoosh names segments randomly.
     random.seed(os.urandom(16))
-    writer = None
+    segments = None
     try:
-        ix = whoosh_index.open_dir(index_dir, indexname=indexname)
-        writer = segment_writer(ix, _lk=False, limitmb=limitmb)  # the parent holds the lock
+        segments = _Segments(whoosh_index.open_dir(index_dir, indexname=indexname), limitmb)
         while True:
             try:
                 chunk = jobs.get(timeout=1.0)
             except queue.Empty:
                 if os.getppid() != parent:  # the parent died: leave no orphan behind
-                    writer.cancel()
+                    segments.cancel()
                     return
                 continue
             if chunk is None:
                 break
             for item in chunk:
                 if os.getppid() != parent:
-                    writer.cancel()
+                    segments.cancel()
                     return
                 try:
                     article = _parsed(item)
                 except SearcherError as exc:
                     results.put(("skipped", str(exc)))
                     continue
-                docs = article_documents(article)
-                for doc in docs:
-                    writer.add_document(**doc)
-                results.put(("indexed", (article.id, len(docs))))
-                if writer.full():  # memory bound reached: this segment is done, start another
-                    results.put(("segment", writer._finalize_segment()))
-                    writer = segment_writer(ix, _lk=False, limitmb=limitmb)
-        if writer._added:
-            results.put(("done", writer._finalize_segment()))
-        else:
-            writer._close_segment()
-            results.put(("done", None))
+                results.put(("indexed", segments.add(article)))
+                segment = segments.full_segment()
+                if segment is not None:
+                    results.put(("segment", segment))
+        results.put(("done", segments.finish()))
     except BaseException:
-        if writer is not None:
+        if segments is not None:
             try:
-                writer.cancel()
+                segments.cancel()
             except Exception:
                 pass
         results.put(("error", traceback.format_exc(limit=3)))
+
+
+class _Segments:
+    """Writes articles into new segments of ``ix`` (uncommitted: the caller holds the
+    lock and commits), starting another whenever the posting pool is full."""
+
+    def __init__(self, ix, limitmb: int):
+        from searcher.segments import writer
+
+        self._new = lambda: writer(ix, _lk=False, limitmb=limitmb)
+        self.writer = self._new()
+
+    def add(self, article: Article) -> tuple[str, int]:
+        """Index one article: its id and paragraphs written."""
+        from searcher.store import article_documents
+
+        docs = article_documents(article)
+        for doc in docs:
+            self.writer.add_document(**doc)
+        return article.id, len(docs)
+
+    def full_segment(self):
+        """The current segment, finished, if the pool has reached its limit (another is
+        started); else ``None``."""
+        if not self.writer.full():
+            return None
+        segment = self.writer._finalize_segment()
+        self.writer = self._new()
+        return segment
+
+    def finish(self):
+        """The last segment, finished, or ``None`` if it holds nothing."""
+        if self.writer._added:
+            return self.writer._finalize_segment()
+        self.writer._close_segment()
+        return None
+
+    def cancel(self) -> None:
+        self.writer.cancel()
 
 
 def write_here(
     ix, items: Sequence[Article | Source], limitmb: int, progress: Callable[[int], None] | None = None
 ) -> Done:
     """Index ``items`` in this process (sources parsed on the way)."""
-    from searcher.segments import writer as segment_writer
-    from searcher.store import article_documents
-
     done = Done()
-    writer = segment_writer(ix, _lk=False, limitmb=limitmb)  # the caller holds the lock
+    segments = _Segments(ix, limitmb)
     try:
         for count, item in enumerate(items, start=1):
             try:
@@ -155,22 +181,19 @@ def write_here(
             except SearcherError as exc:
                 done.skipped.append(str(exc))
             else:
-                docs = article_documents(article)
-                for doc in docs:
-                    writer.add_document(**doc)
-                done.articles.append(article.id)
-                done.paragraphs += len(docs)
+                article_id, paragraphs = segments.add(article)
+                done.articles.append(article_id)
+                done.paragraphs += paragraphs
             if progress:
                 progress(count)
-            if writer.full():
-                done.segments.append(writer._finalize_segment())
-                writer = segment_writer(ix, _lk=False, limitmb=limitmb)
-        if writer._added:
-            done.segments.append(writer._finalize_segment())
-        else:
-            writer._close_segment()
+            segment = segments.full_segment()
+            if segment is not None:
+                done.segments.append(segment)
+        last = segments.finish()
+        if last is not None:
+            done.segments.append(last)
     except BaseException:
-        writer.cancel()
+        segments.cancel()
         raise
     return done
 
