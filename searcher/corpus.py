@@ -1118,3 +1118,138 @@ def scan_corpus(corpus: Path) -> Iterator[Source | SourceError]:
             yield from _scan(path)
         except SearcherError as exc:
             yield SourceError(path, str(exc))
+
+
+# ---------------------------------------------------------------------------------------
+# Changing the corpus (interim: the searcher.corpus package will own this)
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddReport:
+    added: tuple[str, ...]
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RemoveReport:
+    removed: tuple[str, ...]
+
+
+def _collect(items) -> list:
+    found: list = []
+    for item in items:
+        if isinstance(item, bytes):
+            found.append(item)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise SearcherError(f"no such file or folder: {path}")
+    return found
+
+
+def _stdin_file(data: bytes, folder: Path) -> Path:
+    """Give stdin's bytes a name: JSON stays JSON, anything else is a scraped text page."""
+    stripped = data.lstrip()
+    if stripped.startswith(b"{"):
+        suffix = ".jsonl" if b"\n{" in stripped.strip() else ".json"
+    else:
+        suffix = ".txt"
+    path = folder / f"stdin_{content_hash(data)[:12]}{suffix}"
+    path.write_bytes(data)
+    return path
+
+
+def add_to_corpus(corpus: Path, items) -> AddReport:
+    import os
+    import tempfile
+
+    existing: dict[str, list[Path]] = {}
+    for path in corpus_files(corpus):
+        existing.setdefault(path.stem, []).append(path)
+    problems, added = [], []
+    with tempfile.TemporaryDirectory() as scratch:
+        for item in _collect(items):
+            path = _stdin_file(item, Path(scratch)) if isinstance(item, bytes) else item
+            try:
+                sources = list(scan_file(path))
+                for source in sources:
+                    source.load()  # refuse what cannot be indexed before it enters the corpus
+            except SearcherError as exc:
+                problems.append(str(exc))
+                continue
+            for source in sources:
+                suffix = ".json" if path.suffix.lower() == ".jsonl" else path.suffix.lower()
+                target = corpus / f"{source.id}{suffix}"
+                for old in existing.get(source.id, []):
+                    if old != target and old.suffix.lower() != ".jsonl":
+                        old.unlink()
+                tmp = target.with_name(f".{target.name}.tmp")
+                tmp.write_bytes(source.data)
+                os.replace(tmp, target)
+                existing[source.id] = [target]
+                added.append(source.id)
+    return AddReport(tuple(added), tuple(problems))
+
+
+def remove_from_corpus(corpus: Path, ids) -> RemoveReport:
+    import os
+
+    wanted = list(ids)
+    found: dict[str, list[Source]] = {}
+    for source in scan_corpus(corpus):
+        if isinstance(source, Source) and source.id in wanted:
+            found.setdefault(source.id, []).append(source)
+    unknown = [i for i in wanted if i not in found]
+    if unknown:
+        raise SearcherError(f"no article with id {', '.join(map(repr, unknown))} in {corpus}")
+    lines_to_drop: dict[Path, set[int]] = {}
+    for sources in found.values():
+        for source in sources:
+            if source.kind == "jsonl" and source.line is not None:
+                lines_to_drop.setdefault(source.path, set()).add(source.line)
+            else:
+                source.path.unlink()
+    for path, numbers in lines_to_drop.items():
+        kept = [line for n, line in enumerate(path.read_bytes().split(b"\n"), start=1) if n not in numbers]
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(b"\n".join(kept))
+        os.replace(tmp, path)
+    return RemoveReport(tuple(found))
+
+
+class Corpus:
+    """A corpus folder (interim: the ``searcher.corpus`` package will own this)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def files(self) -> list[Path]:
+        return corpus_files(self.path)
+
+    def signature(self) -> str:
+        """A digest of the corpus file names, sizes and modification times: cheap to
+        compute at every query, and it changes whenever an article is added, edited or removed."""
+        import hashlib
+
+        digest = hashlib.blake2b(digest_size=16)
+        for path in self.files():
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            digest.update(f"{path.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+        return digest.hexdigest()
+
+    def sources(self):
+        return scan_corpus(self.path)
+
+    def add(self, items):
+        return add_to_corpus(self.path, items)
+
+    def remove(self, ids):
+        return remove_from_corpus(self.path, ids)

@@ -22,3 +22,4 @@ def corpus_files(corpus: Path) -> list[Path]:
         for p in corpus.iterdir()
         if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in ARTICLE_SUFFIXES
     )
+

@@ -1,4 +1,5 @@
-"""The user's query language → a Whoosh query over the analyzed fields.
+"""The user's query language → a compiled query (``searcher.engine.nodes``) over the
+analyzed fields of ``searcher.engine.schema``.
 
 Syntax: words (all should match, ranked), ``"a phrase"``, ``-word`` / ``-"phrase"`` to
 exclude, ``OR`` between alternatives, parentheses, ``title:word`` / ``title:"…"``,
@@ -18,10 +19,9 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from whoosh import query as wq
-
+from searcher.engine import schema as s
+from searcher.engine.nodes import NOTHING, And, AndMaybe, Not as NotNode, Or, Phrase as PhraseNode, Quorum, Term, Variants
 from searcher.errors import SearcherError
-from searcher.ranking import Quorum, UnionOr, Variants
 from searcher.text import (
     SYLLABLE_RE,
     VARIANT_SEP,
@@ -240,14 +240,14 @@ def _has_positive(node) -> bool:
     return True
 
 
-# -- compiling to Whoosh --------------------------------------------------------------
+# -- compiling ------------------------------------------------------------------------
 
 
 @dataclass
 class Compiled:
-    """A Whoosh query plus what the highlighter needs to mark its matches."""
+    """A compiled query plus what the highlighter needs to mark its matches."""
 
-    query: wq.Query
+    query: object
     accentless: bool
     exact: set[str] = field(default_factory=set)  # canonical syllables to highlight
     folded: set[str] = field(default_factory=set)  # folded syllables to highlight
@@ -255,77 +255,70 @@ class Compiled:
 
 
 class Compiler:
-    """Builds Whoosh queries; looks words up in the index's own vocabulary."""
+    """Builds compiled queries; looks words up in the index's own vocabulary (a ``Snapshot``)."""
 
-    def __init__(self, reader, accentless: bool):
-        self.reader = reader
+    def __init__(self, vocabulary, accentless: bool):
+        self.vocabulary = vocabulary
         self.accentless = accentless
-        self.compiled = Compiled(wq.NullQuery, accentless)
+        self.compiled = Compiled(NOTHING, accentless)
 
     def _known(self, fieldname: str, term: str) -> bool:
-        try:
-            return self.reader.doc_frequency(fieldname, term) > 0
-        except Exception:
-            return False
+        return self.vocabulary.doc_frequency(fieldname, term) > 0
 
     def forms(self, syllables):
-        canon = [canonical_syllable(s).lower() for s in syllables]
+        canon = [canonical_syllable(syl).lower() for syl in syllables]
         return canon, [fold_accents(c) for c in canon]
 
-    def _syllable(self, raw: str, canon: str, folded: str, fields=("syl", "fold")) -> wq.Query:
+    def _syllable(self, raw: str, canon: str, folded: str, fields=(s.SYL, s.FOLD)):
         if self.accentless or not has_accents(raw):
             self.compiled.folded.add(folded)
         else:
             self.compiled.exact.add(canon)
         if self.accentless:
-            return wq.Term(fields[1], folded)
-        return UnionOr([wq.Term(fields[0], canon, boost=W_SYLLABLE), wq.Term(fields[1], folded, boost=W_FOLDED)])
+            return Term(fields[1], folded)
+        return Or((Term(fields[0], canon, W_SYLLABLE), Term(fields[1], folded, W_FOLDED)))
 
     def _has_variants(self, fieldname: str, folded: str) -> bool:
-        prefix = folded + VARIANT_SEP
-        try:
-            return any(True for _ in self.reader.expand_prefix(fieldname, prefix))
-        except Exception:
-            return False
+        return bool(self.vocabulary.expand_prefix(fieldname, folded + VARIANT_SEP))
 
-    def _unit(self, fieldname: str, canon: str, folded: str, boost: float) -> wq.Query:
+    def _unit(self, fieldname: str, canon: str, folded: str, boost: float):
         """A word or bigram: its exact term, or all its accent variants when accentless."""
         if self.accentless:
-            return Variants(fieldname, folded, boost=boost)
-        return wq.Term(fieldname, variant_term(folded, canon), boost=boost)
+            return Variants(fieldname, folded, boost)
+        return Term(fieldname, variant_term(folded, canon), boost)
 
-    def _words(self, canon, folded) -> list[wq.Query]:
+    def _words(self, canon, folded) -> list:
         """Optional evidence: pyvi words found in the index vocabulary, and bigrams."""
         forms = folded if self.accentless else canon
-        extra: list[wq.Query] = []
+        extra: list = []
         for i in range(len(forms)):
             for n in range(MAX_WORD_SYLLABLES, 0, -1):
                 if i + n > len(forms):
                     continue
                 word, fword = "_".join(canon[i : i + n]), "_".join(folded[i : i + n])
                 if self.accentless:
-                    known = self._has_variants("word", fword)
+                    known = self._has_variants(s.WORD, fword)
                 else:
-                    known = self._known("word", variant_term(fword, word))
+                    known = self._known(s.WORD, variant_term(fword, word))
                 if known:
-                    extra.append(self._unit("word", word, fword, W_WORD))
+                    extra.append(self._unit(s.WORD, word, fword, W_WORD))
                     for k in range(i, i + n - 1):
                         self.compiled.joins.add((forms[k], forms[k + 1]))
         for i in range(1, len(forms)):
             bigram, fbigram = f"{canon[i - 1]}_{canon[i]}", f"{folded[i - 1]}_{folded[i]}"
-            extra.append(self._unit("big", bigram, fbigram, W_BIGRAM))
+            extra.append(self._unit(s.BIGRAM, bigram, fbigram, W_BIGRAM))
         return extra
 
-    def terms(self, syllables, title=False) -> tuple[wq.Query, list[wq.Query]]:
+    def terms(self, syllables, title=False) -> tuple[object, list]:
         canon, folded = self.forms(syllables)
-        fields = ("tsyl", "tfold") if title else ("syl", "fold")
+        fields = (s.TITLE_SYL, s.TITLE_FOLD) if title else (s.SYL, s.FOLD)
         required = [self._syllable(r, c, f, fields) for r, c, f in zip(syllables, canon, folded)]
         optional = [] if title else self._words(canon, folded)
         if not title:
-            tfield = "tfold" if self.accentless else "tsyl"
+            tfield = s.TITLE_FOLD if self.accentless else s.TITLE_SYL
             tforms = folded if self.accentless else canon
-            optional.extend(wq.Term(tfield, t, boost=W_TITLE) for t in tforms)
-        return (required[0] if len(required) == 1 else wq.And(required)), optional
+            optional.extend(Term(tfield, t, W_TITLE) for t in tforms)
+        return (required[0] if len(required) == 1 else And(tuple(required))), optional
 
     def _question_words(self, forms) -> set[int]:
         """Positions in ``forms`` (canonical, or folded when accentless) of question words."""
@@ -340,14 +333,14 @@ class Compiler:
                 found.update((i, i + 1))
         return found
 
-    def plain_words(self, runs) -> tuple[wq.Query, list[wq.Query]]:
+    def plain_words(self, runs) -> tuple[object, list]:
         """The plain-word runs of one conjunction: AND when short, else a quorum."""
-        clauses: list[wq.Query] = []
-        optional: list[wq.Query] = []
+        clauses: list = []
+        optional: list = []
         syllables: list[str] = []
         for run in runs:
             required, extra = self.terms(run.syllables)
-            clauses.extend(required.subqueries if isinstance(required, wq.And) else [required])
+            clauses.extend(required.children if isinstance(required, And) else [required])
             optional.extend(extra)
             syllables.extend(run.syllables)
         canon, folded = self.forms(syllables)
@@ -355,33 +348,34 @@ class Compiler:
         # Keywords (short, no question word) must all match; a question or a long pasted
         # sentence needs only a quorum of its syllables.
         if len(set(canon)) <= SHORT_QUERY and not asked:
-            return (clauses[0] if len(clauses) == 1 else wq.And(clauses)), optional
+            return (clauses[0] if len(clauses) == 1 else And(tuple(clauses))), optional
         # One clause per distinct syllable, question words left to rank only.
-        kept: dict[str, wq.Query] = {}
+        kept: dict[str, object] = {}
         for i, clause in enumerate(clauses):
             if i not in asked:
                 kept.setdefault(canon[i], clause)
         if not kept:
             kept = {c: q for c, q in zip(canon, clauses)}
-        known = sum(1 for c in kept if self._known("fold", fold_accents(c)))
+        known = sum(1 for c in kept if self._known(s.FOLD, fold_accents(c)))
         minimum = max(QUORUM_MIN, math.ceil(QUORUM * known - 1e-9))
-        return Quorum(list(kept.values()), minimum=min(minimum, max(known, 1))), optional
+        children = tuple(kept.values())
+        return Quorum(children, min(minimum, max(known, 1), len(children))), optional
 
-    def phrase(self, syllables, title=False) -> wq.Query:
+    def phrase(self, syllables, title=False):
         canon, folded = self.forms(syllables)
-        fields = ("tsyl", "tfold") if title else ("syl", "fold")
+        fields = (s.TITLE_SYL, s.TITLE_FOLD) if title else (s.SYL, s.FOLD)
         for raw, c, f in zip(syllables, canon, folded):
             self._syllable(raw, c, f)
         pairs = folded if self.accentless or not has_accents("".join(syllables)) else canon
         self.compiled.joins.update(zip(pairs, pairs[1:]))
         if len(canon) == 1:
             return self._syllable(syllables[0], canon[0], folded[0], fields)
-        folded_phrase = wq.Phrase(fields[1], folded)
+        folded_phrase = PhraseNode(fields[1], tuple(folded))
         if self.accentless:
             return folded_phrase
-        return UnionOr([wq.Phrase(fields[0], canon, boost=W_SYLLABLE), wq.Phrase(fields[1], folded, boost=W_FOLDED)])
+        return Or((PhraseNode(fields[0], tuple(canon), W_SYLLABLE), PhraseNode(fields[1], tuple(folded), W_FOLDED)))
 
-    def build(self, node, negated=False) -> tuple[wq.Query, list[wq.Query]]:
+    def build(self, node, negated=False) -> tuple[object, list]:
         """(required query, optional ranking evidence) for one syntax node."""
         if isinstance(node, Terms):
             if negated:
@@ -391,7 +385,7 @@ class Compiler:
             return self.phrase(node.syllables), []
         if isinstance(node, Field):
             if node.name == "article":
-                return wq.Term("article", node.node), []
+                return Term(s.ARTICLE, node.node), []
             inner = node.node
             if isinstance(inner, Phrase):
                 return self.phrase(inner.syllables, title=True), []
@@ -401,7 +395,7 @@ class Compiler:
             inner, _ = self.build(node.node, negated=True)
             # Excluded words are not highlighted.
             self.compiled.exact, self.compiled.folded, self.compiled.joins = saved
-            return wq.Not(inner), []
+            return NotNode(inner), []
         if isinstance(node, AllOf):
             required, optional = [], []
             runs = [child for child in node.nodes if isinstance(child, Terms)]
@@ -415,25 +409,24 @@ class Compiler:
                 q, extra = self.build(child, negated)
                 required.append(q)
                 optional.extend(extra)
-            return wq.And(required), optional
+            return And(tuple(required)), optional
         if isinstance(node, AnyOf):
             options, optional = [], []
             for child in node.nodes:
                 q, extra = self.build(child, negated)
                 options.append(q)
                 optional.extend(extra)
-            return UnionOr(options), optional
+            return Or(tuple(options)), optional
         raise TypeError(node)
 
 
-def compile_query(text: str, reader) -> Compiled:
-    """Parse ``text`` and build the Whoosh query against ``reader``'s vocabulary."""
+def compile_query(text: str, vocabulary) -> Compiled:
+    """Parse ``text`` and compile it against the index's vocabulary (a ``Snapshot``)."""
     tree = parse(text)
     accentless = not has_accents(normalize_query(text))
-    compiler = Compiler(reader, accentless)
+    compiler = Compiler(vocabulary, accentless)
     required, optional = compiler.build(tree)
-    query = wq.AndMaybe(required, UnionOr(optional)) if optional else required
-    compiler.compiled.query = query
+    compiler.compiled.query = AndMaybe(required, Or(tuple(optional))) if optional else required
     return compiler.compiled
 
 
@@ -455,14 +448,14 @@ def describe(node) -> str:
     return repr(node)
 
 
-def explain(text: str, reader) -> str:
-    """What ``text`` means: its syntax tree, accent mode and the Whoosh query built."""
-    compiled = compile_query(text, reader)
+def explain(text: str, vocabulary) -> str:
+    """What ``text`` means: its syntax tree, accent mode and the compiled query."""
+    compiled = compile_query(text, vocabulary)
     return "\n".join(
         [
             f"query:    {text}",
             f"parsed:   {describe(parse(text))}",
             f"accents:  {'none typed: any accents match' if compiled.accentless else 'exact accents rank first'}",
-            f"whoosh:   {compiled.query}",
+            f"compiled: {compiled.query}",
         ]
     )

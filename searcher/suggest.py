@@ -11,53 +11,55 @@ from __future__ import annotations
 
 import math
 
+from searcher.errors import SearcherError
+
+from searcher.engine import schema as s
 from searcher.query import compile_query
 from searcher.text import SYLLABLE_RE, canonical_syllable, fold_accents, has_accents, normalize_query, variant_term
 
 MAX_CANDIDATES = 8
 
 
-def _variants_by_fold(reader) -> dict[str, list[str]]:
+def _variants_by_fold(vocabulary) -> dict[str, list[str]]:
     variants: dict[str, list[str]] = {}
-    for term in reader.lexicon("syl"):
-        text = term.decode("utf-8")
+    for text in vocabulary.lexicon(s.SYL):
         variants.setdefault(fold_accents(text), []).append(text)
     return variants
 
 
-def _candidates(syllable: str, reader, variants, accentless: bool) -> list[str]:
+def _candidates(syllable: str, vocabulary, variants, accentless: bool) -> list[str]:
     canon = canonical_syllable(syllable).lower()
-    known = reader.doc_frequency("syl", canon) > 0
+    known = vocabulary.doc_frequency(s.SYL, canon) > 0
     if accentless:
         folded = fold_accents(canon)
         found = variants.get(folded, [])
         for distance in (1, 2):
             if found:
                 break
-            for near in reader.terms_within("fold", folded, distance):
+            for near in vocabulary.terms_within(s.FOLD, folded, distance):
                 found.extend(variants.get(near, []))
     elif known:
         return [canon]
     else:
         found = []
         for distance in (1, 2):
-            found = [t for t in reader.terms_within("syl", canon, distance) if t != canon]
+            found = [t for t in vocabulary.terms_within(s.SYL, canon, distance) if t != canon]
             if found:
                 break
     if not found:
         return [canon]
-    found.sort(key=lambda t: -reader.doc_frequency("syl", t))
+    found.sort(key=lambda t: -vocabulary.doc_frequency(s.SYL, t))
     return found[:MAX_CANDIDATES]
 
 
-def _best_sequence(columns: list[list[str]], reader) -> list[str]:
+def _best_sequence(columns: list[list[str]], vocabulary) -> list[str]:
     """Viterbi over candidate syllables: unigram and bigram document frequencies."""
 
     def unigram(term: str) -> float:
-        return math.log1p(reader.doc_frequency("syl", term))
+        return math.log1p(vocabulary.doc_frequency(s.SYL, term))
 
     def bigram(a: str, b: str) -> float:
-        return 2.0 * math.log1p(reader.doc_frequency("big", variant_term(f"{fold_accents(a)}_{fold_accents(b)}", f"{a}_{b}")))
+        return 2.0 * math.log1p(vocabulary.doc_frequency(s.BIGRAM, variant_term(f"{fold_accents(a)}_{fold_accents(b)}", f"{a}_{b}")))
 
     best = {t: (unigram(t), [t]) for t in columns[0]}
     for column in columns[1:]:
@@ -72,17 +74,16 @@ def _best_sequence(columns: list[list[str]], reader) -> list[str]:
     return max(best.values(), key=lambda item: item[0])[1]
 
 
-def suggest(text: str, searcher, filter_query, total: int) -> str | None:
+def suggest(text: str, snapshot, filters, total: int) -> str | None:
     """A better query than ``text`` (which found ``total`` paragraphs), or ``None``."""
     form = normalize_query(text)
     matches = list(SYLLABLE_RE.finditer(form))
     if not matches:
         return None
-    reader = searcher.reader()
     accentless = not has_accents(form)
-    variants = _variants_by_fold(reader) if accentless else {}
-    columns = [_candidates(m.group(0), reader, variants, accentless) for m in matches]
-    chosen = _best_sequence(columns, reader)
+    variants = _variants_by_fold(snapshot) if accentless else {}
+    columns = [_candidates(m.group(0), snapshot, variants, accentless) for m in matches]
+    chosen = _best_sequence(columns, snapshot)
     pieces, last = [], 0
     for match, syllable in zip(matches, chosen):
         pieces.append(form[last : match.start()])
@@ -93,8 +94,8 @@ def suggest(text: str, searcher, filter_query, total: int) -> str | None:
     if candidate.lower() == form.lower():
         return None
     try:
-        better = searcher.search(compile_query(candidate, reader).query, limit=1, filter=filter_query)
-    except Exception:
+        better = snapshot.count(compile_query(candidate, snapshot).query, filters)
+    except SearcherError:
         return None
     # An accentless query is shown its accented form as long as that finds something.
-    return candidate if len(better) > total or (accentless and len(better) > 0) else None
+    return candidate if better > total or (accentless and better > 0) else None

@@ -14,6 +14,8 @@ from searcher.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
+SEED_IDS = sorted(p.stem for p in CORPUS.glob("*.txt"))  # the five bundled articles
+QUERY = "sợ trách nhiệm"  # the README's query
 # The team's shared data sits beside the repository (CI lays a copy there too).
 SHARED = Path(os.environ.get("SEARCHER_SHARED", REPO.parent / "shared"))
 
@@ -38,9 +40,9 @@ def seed_index(tmp_path_factory) -> Path:
 def run(seed_index):
     """``run("query", "sợ trách nhiệm")`` → click Result, against the seed index."""
 
-    def invoke(*args: str, index: Path | None = None, corpus: Path | None = None, env=None):
+    def invoke(*args: str, index: Path | None = None, corpus: Path | None = None, env=None, input=None):
         argv = ["--index", str(index or seed_index), "--corpus", str(corpus or CORPUS), *args]
-        return CliRunner().invoke(cli, argv, env=env)
+        return CliRunner().invoke(cli, argv, env=env, input=input)
 
     return invoke
 

@@ -827,7 +827,7 @@ def test_unchanged_bytes_keep_their_hash_and_changed_bytes_do_not(tmp_path):
 
 def test_query_start_up_imports_neither_trafilatura_nor_charset_normalizer():
     code = (
-        "import sys, searcher.cli, searcher.corpus, searcher.store;"
+        "import sys, searcher.cli, searcher.corpus, searcher.index, searcher.engine.embedded;"
         "print(sorted(m for m in ('trafilatura', 'charset_normalizer', 'lxml') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

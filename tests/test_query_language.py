@@ -158,9 +158,16 @@ def test_batch_reports_a_bad_json_line_and_goes_on(seed_index):
         ["--index", str(seed_index), "--corpus", str(CORPUS), "query", "--batch", "-"],
         input='{"id": 1, "q": "thiếu khoá query"}\nnêu gương\n',
     )
-    assert result.exit_code == 0
+    assert result.exit_code == 2  # a query failed; the others were answered
     assert 'batch line 1: not a JSON object with a "query"' in result.stderr
-    assert any(json.loads(line)["query_id"] == 2 for line in result.stdout.splitlines())
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[0] == {
+        "type": "error",
+        "query_id": 1,
+        "query": '{"id": 1, "q": "thiếu khoá query"}',
+        "message": 'batch line 1: not a JSON object with a "query" string',
+    }
+    assert any(r["query_id"] == 2 and r["type"] == "hit" for r in records)
 
 
 def test_a_question_needs_only_a_quorum_of_its_words(run):
@@ -208,7 +215,7 @@ def test_an_accentless_word_with_many_variants_in_every_paragraph_still_ranks(tm
             encoding="utf-8",
         )
     if dense:
-        monkeypatch.setattr("searcher.search.DENSE_MIN_DOCS", 0)  # numpy's evaluator
+        monkeypatch.setattr("searcher.engine.evaluate.DENSE_MIN_DOCS", 0)  # numpy tables
     args = ["--index", str(tmp_path / "index"), "--corpus", str(corpus)]
     result = CliRunner().invoke(cli, [*args, "query", "so", "-n", "1", "--json"])
     assert result.exit_code == 0

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from searcher.corpus import scan_corpus
-from searcher.store import Index
+from searcher.index import Index
 from tests.conftest import CORPUS
 
 
@@ -35,14 +35,13 @@ def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
 
 
 def assert_matches_corpus(index_dir: Path, corpus: Path) -> None:
-    index = Index.open(index_dir)
+    index = Index.open(index_dir, corpus=corpus)
     sources = [s for s in scan_corpus(corpus)]
-    assert index.indexed_versions() == {s.id: s.hash for s in sources}
-    expected = sum(len(s.load().paragraphs) for s in sources)
-    assert index.doc_count() == expected
-    with index._ix.reader() as reader:
-        pids = {(d["article"], d["para"]) for d in reader.all_stored_fields()}
-    assert len(pids) == expected  # no duplicate paragraph survives
+    assert index.engine.versions() == {s.id: s.hash for s in sources}
+    expected = {s.id: s.load().paragraphs for s in sources}
+    assert index.stats().paragraphs == sum(len(p) for p in expected.values())  # no duplicate survives
+    for article_id, paragraphs in expected.items():
+        assert index.article(article_id).paragraphs == paragraphs
 
 
 def mutate(corpus: Path, rng: random.Random, trial: int) -> None:
@@ -81,7 +80,7 @@ def test_sigkill_during_indexing_never_corrupts_the_index(tmp_path):
 
         # The index opens and answers (from the old state or the new one).
         opened = Index.open(index)
-        assert opened.doc_count() > 0
+        assert opened.stats().paragraphs > 0
         code, out, err = finish(searcher(index, corpus, "query", "trách nhiệm", "-n", "3"))
         assert code == 0, err
         assert len(out.splitlines()) == 3

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from searcher.segment import segmenter
+from searcher.wordseg import segmenter
 from tests.conftest import CORPUS, shared_path
 
 

@@ -4,23 +4,30 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from whoosh.query import Every
 
-from searcher import store
 from searcher.corpus import scan_corpus
-from searcher.store import Index
+from searcher.engine import embedded
+from searcher.index import Index
 from tests.conftest import CORPUS
 
 SEED_IDS = sorted(p.stem for p in CORPUS.glob("*.txt"))
 
 
 def indexed_pids(index_dir: Path) -> list[str]:
+    """``article#paragraph`` of every paragraph the index holds."""
     index = Index.open(index_dir)
-    with index._ix.searcher() as searcher:
-        return [f"{d['article']}#{d['para']}" for d in searcher.search(Every(), limit=None) for d in [d.fields()]]
+    snapshot = index.engine.snapshot()
+    pids = []
+    for article_id in index.engine.versions():
+        article = snapshot.article(article_id)
+        pids.extend(f"{article_id}#{n}" for n in range(1, len(article.paragraphs) + 1))
+    assert len(pids) == index.stats().paragraphs
+    return pids
 
 
 def corpus_paragraphs(corpus: Path) -> int:
@@ -69,13 +76,13 @@ def test_parallel_workers_index_exactly_what_one_process_does(corpus_copy, tmp_p
     for source in list(scan_corpus(corpus_copy)):
         for copy in range(3):
             shutil.copy(source.path, corpus_copy / f"{source.id}_copy{copy}.txt")
-    monkeypatch.setattr(store, "PARALLEL_MIN_PARAGRAPHS", 50)
-    serial = Index.create(tmp_path / "serial")
-    serial.sync(corpus_copy, jobs=1)
-    parallel = Index.create(tmp_path / "parallel")
-    report = parallel.sync(corpus_copy, jobs=2)
+    monkeypatch.setattr(embedded, "PARALLEL_MIN_PARAGRAPHS", 50)
+    serial = Index.open_or_create(tmp_path / "serial", corpus=corpus_copy)
+    serial.sync(jobs=1)
+    parallel = Index.open_or_create(tmp_path / "parallel", corpus=corpus_copy)
+    report = parallel.sync(jobs=2)
     assert report.added == 20
-    assert len(parallel._ix._segments()) == 2
+    assert parallel.stats().segments == 2
     assert sorted(indexed_pids(tmp_path / "parallel")) == sorted(indexed_pids(tmp_path / "serial"))
     for query in ("sợ trách nhiệm", "so trach nhiem", '"nêu gương"'):
         a, b = serial.search(query, limit=1000), parallel.search(query, limit=1000)
@@ -177,7 +184,7 @@ def test_a_bad_file_is_skipped_by_name_and_the_rest_indexed(run, corpus_copy, tm
 def test_a_file_that_turns_bad_keeps_its_indexed_version(run, corpus_copy, tmp_path, monkeypatch, jobs):
     """Parsed where it is indexed (in a worker with --jobs 2), a file that cannot be read
     any more is reported by name, and the version indexed before stays searchable."""
-    monkeypatch.setattr(store, "PARALLEL_MIN_PARAGRAPHS", 1)
+    monkeypatch.setattr(embedded, "PARALLEL_MIN_PARAGRAPHS", 1)
     index = tmp_path / "index"
     run("index", index=index, corpus=corpus_copy)
     before = [p for p in indexed_pids(index) if p.startswith(SEED_IDS[2])]
@@ -195,12 +202,27 @@ def test_a_second_writer_waits_then_fails_clearly(run, corpus_copy, tmp_path, mo
     index = tmp_path / "index"
     run("index", index=index, corpus=corpus_copy)
     (corpus_copy / "new.txt").write_text("Bài mới\n\nNội dung mới.\n", encoding="utf-8")
-    monkeypatch.setattr(store, "LOCK_TIMEOUT", 0.5)
-    holder = Index.open(index)._ix.writer()  # another process's writer, as far as the lock goes
+    monkeypatch.setattr(embedded, "LOCK_TIMEOUT", 0.5)
+    # Another process holds the index's write lock.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from searcher.engine.embedded import WhooshEngine\n"
+            f"writer = WhooshEngine.open({str(index)!r})._writer()\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
+        assert holder.stdout.readline().strip() == "locked"
         result = run("index", index=index, corpus=corpus_copy)
     finally:
-        holder.cancel()
+        holder.kill()
+        holder.wait()
     assert result.exit_code == 2
     assert "being updated by another searcher process" in result.stderr
     assert run("index", index=index, corpus=corpus_copy).exit_code == 0
@@ -230,22 +252,28 @@ def test_stats_summarizes_the_index(run):
     assert "articles\t5" in run("stats").stdout
 
 
-def test_paragraphs_are_found_at_their_offset_or_else_through_the_article(seed_index):
-    """Neighbouring paragraphs (and an article's title, stored with paragraph 1) are
-    looked for next to a known paragraph; a wrong guess falls back to the article's
-    postings and finds the same ones."""
-    from searcher.store import article_fields, paragraph_fields
-
+def test_neighbouring_paragraphs_and_titles_come_from_the_hits_own_article(seed_index):
+    """-C's neighbours and a hit's title (stored with paragraph 1) are the paragraphs of
+    the hit's own article, whichever of its paragraphs the hit is."""
     index = Index.open(seed_index)
-    with index.searcher() as searcher:
-        first, other = (min(searcher.document_numbers(article=a)) for a in SEED_IDS[:2])
-        by_offset = paragraph_fields(searcher, SEED_IDS[0], first, 1, [2, 3])
-        by_article = paragraph_fields(searcher, SEED_IDS[0], other, 1, [2, 3])  # a wrong hint
-        title = article_fields(searcher, SEED_IDS[0], other + 2, 3)["title"]
-    assert sorted(by_offset) == sorted(by_article) == [2, 3]
-    assert [by_offset[n]["text"] for n in (2, 3)] == [by_article[n]["text"] for n in (2, 3)]
-    assert by_offset[2]["article"] == SEED_IDS[0] and by_offset[2]["para"] == 2
-    assert title == _titles()[SEED_IDS[0]]
+    snapshot = index.engine.snapshot()
+    titles = _titles()
+    for article_id in SEED_IDS:
+        article = index.article(article_id)
+        ranked, _ = snapshot.top(index_query(snapshot, f"article:{article_id}"), 1000)
+        for ref, _ in ranked[:5]:
+            paragraph = snapshot.paragraph(ref)
+            near = snapshot.paragraphs_near(ref, range(1, len(article.paragraphs) + 1))
+            assert [near[n].text for n in sorted(near)] == list(article.paragraphs)
+            assert all(p.article == article_id for p in near.values())
+            assert near[paragraph.number].text == paragraph.text
+            assert snapshot.article_meta(ref).title == titles[article_id]
+
+
+def index_query(snapshot, text: str):
+    from searcher.query import compile_query
+
+    return compile_query(text, snapshot).query
 
 
 def _titles() -> dict[str, str]:

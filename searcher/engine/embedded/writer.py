@@ -1,13 +1,13 @@
-"""Parallel indexing: worker processes analyze articles and each writes its own segments.
+"""Writing segments: worker processes parse and analyze articles and each writes its own.
 
-pyvi segmentation and Whoosh's pure-Python posting writer both cost CPU per paragraph, so
-both run in the workers (one per core by default). The parent only feeds articles, counts
-progress and, at the end, lists the workers' finished segments in one Whoosh commit made
-by its own (locked) writer: until that commit nothing of the new work is visible, so a
-crash at any moment leaves the previous index intact. A writer whose pooled postings
-reach its share of the memory limit finishes its segment and starts another
-(``segments.FastSegmentWriter.full``). With one job, ``write_here`` does the same work in
-the calling process.
+Parsing, pyvi segmentation and Whoosh's pure-Python posting writer all cost CPU per
+paragraph, so all run in the workers (one per core by default). The parent only feeds
+articles (or unparsed corpus sources), counts progress and, at the end, lists the workers'
+finished segments in one commit made by its own (locked) writer: until that commit
+nothing of the new work is visible, so a crash at any moment leaves the previous index
+intact. A writer whose pooled postings reach its share of the memory limit finishes its
+segment and starts another (``codec.SegmentsWriter.full``). With one job, ``write_here``
+does the same work in the calling process.
 """
 
 from __future__ import annotations
@@ -20,21 +20,25 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from searcher.corpus import Article, Source
+from searcher.engine.embedded.codec import SegmentsWriter
+from searcher.engine.embedded.fields import whoosh_fields
+from searcher.engine.schema import documents
 from searcher.errors import SearcherError
 
 CHUNK_PARAGRAPHS = 200  # articles are handed out in chunks of about this many paragraphs
 SOURCE_BYTES_PER_PARAGRAPH = 500  # how many paragraphs an unparsed source holds, about
 
 
-def paragraphs_in(item: Article | Source) -> int:
-    """The paragraphs of an article; of a source not parsed yet, an estimate from its size."""
-    if isinstance(item, Article):
-        return len(item.paragraphs)
+def paragraphs_in(item) -> int:
+    """The paragraphs of an ``Article``; of a corpus ``Source`` not parsed yet, an
+    estimate from its size."""
+    paragraphs = getattr(item, "paragraphs", None)
+    if paragraphs is not None:
+        return len(paragraphs)
     return max(1, len(item.data) // SOURCE_BYTES_PER_PARAGRAPH)
 
 
-def _chunks(items: Sequence[Article | Source]):
+def _chunks(items: Sequence):
     chunk, size = [], 0
     for item in items:
         chunk.append(item)
@@ -46,9 +50,9 @@ def _chunks(items: Sequence[Article | Source]):
         yield chunk
 
 
-def _parsed(item: Article | Source) -> Article:
-    """The article itself, or the source parsed (``SearcherError`` if it cannot be)."""
-    return item if isinstance(item, Article) else item.load()
+def _parsed(item):
+    """The ``Article`` itself, or the ``Source`` parsed (``SearcherError`` if it cannot be)."""
+    return item.load() if hasattr(item, "load") else item
 
 
 @dataclass
@@ -134,18 +138,14 @@ class _Segments:
     lock and commits), starting another whenever the posting pool is full."""
 
     def __init__(self, ix, limitmb: int):
-        from searcher.segments import writer
-
-        self._new = lambda: writer(ix, _lk=False, limitmb=limitmb)
+        self._new = lambda: SegmentsWriter(ix, _lk=False, limitmb=limitmb)
         self.writer = self._new()
 
-    def add(self, article: Article) -> tuple[str, int]:
+    def add(self, article) -> tuple[str, int]:
         """Index one article: its id and paragraphs written."""
-        from searcher.store import article_documents
-
-        docs = article_documents(article)
+        docs = documents(article)
         for doc in docs:
-            self.writer.add_document(**doc)
+            self.writer.add_document(**whoosh_fields(doc))
         return article.id, len(docs)
 
     def full_segment(self):
@@ -153,23 +153,20 @@ class _Segments:
         started); else ``None``."""
         if not self.writer.full():
             return None
-        segment = self.writer._finalize_segment()
+        segment = self.writer.finish_segment()
         self.writer = self._new()
         return segment
 
     def finish(self):
         """The last segment, finished, or ``None`` if it holds nothing."""
-        if self.writer._added:
-            return self.writer._finalize_segment()
-        self.writer._close_segment()
-        return None
+        return self.writer.finish_segment()
 
     def cancel(self) -> None:
         self.writer.cancel()
 
 
 def write_here(
-    ix, items: Sequence[Article | Source], limitmb: int, progress: Callable[[int], None] | None = None
+    ix, items: Sequence, limitmb: int, progress: Callable[[int], None] | None = None
 ) -> Done:
     """Index ``items`` in this process (sources parsed on the way)."""
     done = Done()
@@ -201,7 +198,7 @@ def write_here(
 def write_segments(
     index_dir: str,
     indexname: str,
-    items: Sequence[Article | Source],
+    items: Sequence,
     jobs: int,
     limitmb: int,
     progress: Callable[[int], None] | None = None,

@@ -1,0 +1,255 @@
+"""Reading an embedded index: one Whoosh searcher on one commit, as a ``Snapshot`` and as
+the evaluator's ``PostingSource``.
+
+The segments' document numbers are laid end to end (each segment's offset is the count
+of those before it), as Whoosh's own multi-segment searcher numbers them, so one
+document number names one paragraph for the whole commit.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Iterable, Sequence
+
+from whoosh.reading import EmptyReader, TermNotFound
+
+from searcher.engine import schema as s
+from searcher.engine.base import ArticleMeta, Paragraph, Snapshot, StoredArticle
+from searcher.engine.embedded.codec import LENGTH_TABLE, SegmentPostings
+from searcher.engine.embedded.fields import decode_positions
+from searcher.engine.evaluate import Evaluator
+from searcher.engine.nodes import Filters
+from searcher.errors import SearcherError
+
+
+class WhooshSnapshot(Snapshot):
+    """A Whoosh searcher on one commit; also the ``PostingSource`` of its evaluator."""
+
+    length_table = LENGTH_TABLE
+
+    def __init__(self, searcher, location: str):
+        self.searcher = searcher
+        self.location = location
+        self.reader = searcher.reader()
+        subs = [(searcher, 0)] if searcher.is_atomic() else list(searcher.subsearchers)
+        try:
+            self.segments = [
+                (SegmentPostings(sub.reader()), offset) for sub, offset in subs if not isinstance(sub.reader(), EmptyReader)
+            ]
+        except TypeError:
+            raise SearcherError(f"the index at {location} is not in searcher's format: run `searcher index --rebuild`") from None
+        self.offsets = [offset for _, offset in self.segments]
+        self.size = self.reader.doc_count_all()
+        self.paragraphs = self.reader.doc_count()
+        deleted = set()
+        for postings, offset in self.segments:
+            reader = postings.reader
+            if reader.has_deletions():
+                deleted.update(offset + d for d in range(reader.doc_count_all()) if reader.is_deleted(d))
+        self.deleted = frozenset(deleted)
+        self._lengths: dict[str, bytes] = {}
+        self._avg: dict[str, float] = {}
+        self._evaluator: Evaluator | None = None
+
+    # -- PostingSource -----------------------------------------------------------------
+
+    def doc_frequency(self, field: str, term: str) -> int:
+        try:
+            return self.reader.doc_frequency(field, term)
+        except (TermNotFound, ValueError):
+            return 0
+
+    def expand_prefix(self, field: str, prefix: str) -> list[str]:
+        if field not in self.reader.schema:
+            return []
+        return [t.decode("utf-8") for t in self.reader.expand_prefix(field, prefix)]
+
+    def avg_length(self, field: str) -> float:
+        found = self._avg.get(field)
+        if found is None:
+            found = self._avg[field] = self.reader.field_length(field) / (self.size or 1)
+        return found
+
+    def length_bytes(self, field: str) -> bytes:
+        found = self._lengths.get(field)
+        if found is None:
+            found = self._lengths[field] = b"".join(p.length_bytes(field) for p, _ in self.segments)
+        return found
+
+    def _infos(self, field: str, term: str):
+        btext = term.encode("utf-8")
+        for postings, offset in self.segments:
+            info = postings.info(field, btext)
+            if info is not None:
+                yield postings, offset, info
+
+    def term_bound(self, field: str, term: str) -> tuple[float, float] | None:
+        found = None
+        for _, _, info in self._infos(field, term):
+            tf, length = info.max_weight(), info.min_length() or 1
+            found = (tf, length) if found is None else (max(found[0], tf), min(found[1], length))
+        return found
+
+    def blocks(self, field: str, term: str, wanted: list[int] | None = None):
+        for postings, offset, info in self._infos(field, term):
+            local = None
+            if wanted is not None:
+                end = offset + postings.reader.doc_count_all()
+                lo, hi = bisect_right(wanted, offset - 1), bisect_right(wanted, end - 1)
+                if lo == hi:
+                    continue
+                local = [d - offset for d in wanted[lo:hi]]
+            for ids, weights in postings.blocks(info, local):
+                yield (list(map(offset.__add__, ids)) if offset else ids), weights
+
+    def arrays(self, field: str, term: str):
+        import numpy as np
+
+        parts = [(postings.arrays(info), offset) for postings, offset, info in self._infos(field, term)]
+        if not parts:
+            return np.zeros(0, dtype=np.int64), None
+        if len(parts) == 1:
+            (ids, weights), offset = parts[0]
+            return (ids + offset if offset else ids), weights
+        ids = np.concatenate([a[0] + offset for a, offset in parts])
+        if all(a[1] is None for a, _ in parts):
+            return ids, None
+        weights = np.concatenate([a[1] if a[1] is not None else np.ones(len(a[0])) for a, _ in parts])
+        return ids, weights
+
+    def positions(self, field: str, term: str, docs: list[int]) -> dict[int, list[int]]:
+        found: dict[int, list[int]] = {}
+        for postings, offset, info in self._infos(field, term):
+            end = offset + postings.reader.doc_count_all()
+            local = [d - offset for d in docs if offset <= d < end]
+            if local:
+                for d, value in postings.values(info, local).items():
+                    found[d + offset] = decode_positions(value)
+        return found
+
+    # -- Snapshot: vocabulary ----------------------------------------------------------
+
+    def terms_within(self, field: str, term: str, distance: int) -> list[str]:
+        return list(self.reader.terms_within(field, term, distance))
+
+    def lexicon(self, field: str) -> Iterable[str]:
+        return (t.decode("utf-8") for t in self.reader.lexicon(field))
+
+    # -- Snapshot: searching -----------------------------------------------------------
+
+    def evaluator(self) -> Evaluator:
+        if self._evaluator is None:
+            self._evaluator = Evaluator(self)
+        return self._evaluator
+
+    def _docs_of(self, field: str, term: str) -> list[int]:
+        docs: list[int] = []
+        for ids, _ in self.blocks(field, term):
+            docs.extend(ids)
+        return [d for d in docs if d not in self.deleted]
+
+    def allowed(self, filters: Filters | None):
+        """The documents ``filters`` let through, as the evaluator's tables want them."""
+        if not filters:
+            return None
+        docs: set[int] | None = None
+        if filters.article:
+            docs = set(self._docs_of(s.ARTICLE, filters.article))
+        if filters.since or filters.until:
+            low, high = filters.since or "0000", (filters.until or "9999") + "\uffff"
+            dated = set()
+            for date in self.lexicon(s.DATE):
+                if low <= date <= high:
+                    dated.update(self._docs_of(s.DATE, date))
+            docs = dated if docs is None else docs & dated
+        return self.evaluator().tables.allowed(sorted(docs))
+
+    def top(self, query, limit: int, filters: Filters | None = None):
+        return self.evaluator().top(query, limit, self.allowed(filters))
+
+    def count(self, query, filters: Filters | None = None) -> int:
+        return self.evaluator().count(query, self.allowed(filters))
+
+    def match_dates(self, query, filters: Filters | None = None) -> list[tuple[str, str]]:
+        docs = self.evaluator().matches(query, self.allowed(filters))
+        dates = self._doc_dates()
+        out = []
+        for d in docs:
+            article, date = dates.get(d, ("", ""))
+            out.append((date, article))
+        return out
+
+    def _doc_dates(self) -> dict[int, tuple[str, str]]:
+        """Document number → (article, date), from the article and date postings."""
+        found = getattr(self, "_dates", None)
+        if found is None:
+            found = {}
+            dated = {}
+            for date in self.lexicon(s.DATE):
+                for d in self._docs_of(s.DATE, date):
+                    dated[d] = date
+            for article in self.lexicon(s.ARTICLE):
+                for d in self._docs_of(s.ARTICLE, article):
+                    found[d] = (article, dated.get(d, ""))
+            self._dates = found
+        return found
+
+    # -- Snapshot: stored data ---------------------------------------------------------
+
+    def _stored(self, ref: int) -> dict:
+        return self.searcher.stored_fields(ref)
+
+    def paragraph(self, ref) -> Paragraph:
+        fields = self._stored(ref)
+        return Paragraph(ref, fields[s.ARTICLE], fields[s.PARAGRAPH], fields[s.TEXT])
+
+    def paragraphs_near(self, ref, numbers: Sequence[int]) -> dict[int, Paragraph]:
+        """An article's paragraphs are written in order, side by side in one segment, so
+        each is looked for at its offset from the one known (one read); only if that
+        fails are all the article's paragraphs read."""
+        known = self.paragraph(ref)
+        found: dict[int, Paragraph] = {}
+        for number in numbers:
+            guess = ref + number - known.number
+            if 0 <= guess < self.size and guess not in self.deleted:
+                other = self.paragraph(guess)
+                if other.article == known.article and other.number == number:
+                    found[number] = other
+        missing = set(numbers) - set(found)
+        if missing:
+            for doc in self._docs_of(s.ARTICLE, known.article):
+                other = self.paragraph(doc)
+                if other.number in missing:
+                    found[other.number] = other
+        return found
+
+    def article_meta(self, ref) -> ArticleMeta:
+        first = self.paragraphs_near(ref, [1]).get(1)
+        fields = self._stored(first.ref) if first is not None else {}
+        return ArticleMeta(
+            title=fields.get(s.TITLE, ""),
+            date=fields.get(s.DATE) or None,
+            author=fields.get(s.AUTHOR) or None,
+            url=fields.get(s.URL) or None,
+        )
+
+    def article(self, article_id: str) -> StoredArticle | None:
+        docs = self._docs_of(s.ARTICLE, article_id)
+        if not docs:
+            return None
+        stored = sorted((self._stored(d) for d in docs), key=lambda f: f[s.PARAGRAPH])
+        first = stored[0]
+        return StoredArticle(
+            id=article_id,
+            title=first.get(s.TITLE, ""),
+            date=first.get(s.DATE) or None,
+            author=first.get(s.AUTHOR) or None,
+            url=first.get(s.URL) or None,
+            paragraphs=tuple(f[s.TEXT] for f in stored),
+        )
+
+    def up_to_date(self) -> bool:
+        return self.searcher.up_to_date()
+
+    def close(self) -> None:
+        self.searcher.close()

@@ -1,0 +1,138 @@
+"""What an index holds, whichever engine holds it: field names, and the documents of an
+article (one per paragraph, analyzed once).
+
+Indexed fields (all terms lowercase, tone marks in canonical place):
+
+| field | terms | positions |
+|---|---|---|
+| ``syl`` / ``fold`` | syllables, canonical / accent-folded | yes (phrases) |
+| ``word`` | pyvi words as ``folded|canonical`` (``trach_nhiem|trách_nhiệm``) | no |
+| ``big`` | adjacent-syllable bigrams, ``folded|canonical`` | no |
+| ``tsyl`` / ``tfold`` | the article title's syllables, canonical / folded | yes |
+
+Keyed terms (``folded|canonical``, ``searcher.text.variant_term``) put every accent variant
+of a word side by side in the term dictionary: an accented query looks up one term, an
+accentless one every term under the prefix ``trach_nhiem|``.
+
+Stored per paragraph: article id, paragraph number (from 1), date, text; the article's
+title, author and url with its first paragraph only. ``version`` (``<article>:<content
+hash>``) tells which version of each article is indexed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from searcher.analysis import Analysis, analyze
+from searcher.text import variant_term
+
+# Bump whenever the schema or the analysis changes what an index holds: an index built by
+# another version is refused with a message to rebuild, never read wrongly.
+SCHEMA_VERSION = 3
+
+ARTICLE = "article"
+VERSION = "version"
+PARAGRAPH = "para"
+DATE = "date"
+TITLE = "title"
+AUTHOR = "author"
+URL = "url"
+TEXT = "text"
+
+SYL = "syl"
+FOLD = "fold"
+WORD = "word"
+BIGRAM = "big"
+TITLE_SYL = "tsyl"
+TITLE_FOLD = "tfold"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How an analyzed field is made from an ``Analysis``."""
+
+    unit: str  # "syllables", "words" or "bigrams"
+    folded: bool = False  # accent-folded forms
+    keyed: bool = False  # "folded|canonical" terms
+    positions: bool = False  # positions kept (phrases)
+    title: bool = False  # from the article's title, not the paragraph
+
+
+ANALYZED = {
+    SYL: FieldSpec("syllables", positions=True),
+    FOLD: FieldSpec("syllables", folded=True, positions=True),
+    WORD: FieldSpec("words", keyed=True),
+    BIGRAM: FieldSpec("bigrams", keyed=True),
+    TITLE_SYL: FieldSpec("syllables", positions=True, title=True),
+    TITLE_FOLD: FieldSpec("syllables", folded=True, positions=True, title=True),
+}
+
+
+def unit_terms(spec: FieldSpec, units) -> list[str]:
+    """The term of each unit, as ``spec`` indexes it."""
+    if spec.keyed:
+        return [variant_term(u.folded, u.canon) for u in units]
+    return [u.folded for u in units] if spec.folded else [u.canon for u in units]
+
+
+def field_postings(spec: FieldSpec, analysis: Analysis) -> dict[str, list[int]] | Counter:
+    """One field of one paragraph: term → positions (positional fields, in order of
+    occurrence), or term → frequency."""
+    units = getattr(analysis, spec.unit)
+    terms = unit_terms(spec, units)
+    if not spec.positions:
+        return Counter(terms)
+    places = analysis.positions if spec.unit == "syllables" else range(len(units))
+    found: dict[str, list[int]] = {}
+    for term, pos in zip(terms, places):
+        poses = found.get(term)
+        if poses is None:
+            found[term] = [pos]
+        else:
+            poses.append(pos)
+    return found
+
+
+@dataclass(frozen=True)
+class Document:
+    """One paragraph as indexed: stored data and the analyses its fields are built from."""
+
+    article: str
+    version: str
+    number: int
+    date: str  # "" when the article has no date
+    text: str
+    analysis: Analysis
+    title_analysis: Analysis
+    # The article's own fields, on its first paragraph only (None on the others).
+    title: str | None = None
+    author: str | None = None
+    url: str | None = None
+
+    def analysis_for(self, spec: FieldSpec) -> Analysis:
+        return self.title_analysis if spec.title else self.analysis
+
+
+def documents(article) -> list[Document]:
+    """The documents of an ``Article``: analysis done here, once per paragraph."""
+    title = analyze(article.title, words=False)
+    version = f"{article.id}:{article.hash}"
+    docs = []
+    for number, paragraph in enumerate(article.paragraphs, start=1):
+        first = number == 1
+        docs.append(
+            Document(
+                article=article.id,
+                version=version,
+                number=number,
+                date=article.date or "",
+                text=paragraph,
+                analysis=analyze(paragraph),
+                title_analysis=title,
+                title=article.title if first else None,
+                author=(article.author or "") if first else None,
+                url=(article.url or "") if first else None,
+            )
+        )
+    return docs
