@@ -759,6 +759,32 @@ def probe_failover(client, hosts, docs):
         return r, round((time.perf_counter() - t0) * 1000)
 
     base, _ = query(client)
+
+    # A node that hangs (SIGSTOP) rather than stops: what a query through node-1 meets.
+    state = Path(os.environ.get("SEARCHER_CLUSTER_STATE", HERE / ".run" / "state"))
+    pids = dict(line.split("=", 1) for line in state.read_text().split() if "_PID=" in line)
+    node2 = int(pids["node_2_PID"])
+    only1 = OpenSearch(hosts=[hosts[0]], timeout=90, max_retries=0)
+    os.kill(node2, 19)  # SIGSTOP
+    try:
+        for body in (req, {**req, "timeout": "2s"}):
+            t0 = time.perf_counter()
+            try:
+                r = only1.search(index=INDEX, body=body, search_type="dfs_query_then_fetch")
+                outcome = {"total": r["hits"]["total"]["value"], "shards": r["_shards"], "timed_out": r["timed_out"]}
+            except (OSConnectionError, ConnectionTimeout, TransportError) as exc:
+                outcome = f"{type(exc).__name__}: {str(exc)[:200]}"
+            show(f"node-2 frozen (SIGSTOP), query through node-1 only, body timeout {body.get('timeout')}", None,
+                 outcome=outcome, seconds=round(time.perf_counter() - t0, 1),
+                 health=only1.cluster.health(request_timeout=10, timeout="5s")["status"])
+    finally:
+        os.kill(node2, 18)  # SIGCONT
+    # opensearch-py: timeout= alone is the client's read timeout; with request_timeout= beside
+    # it, timeout= goes to the server (here: how long health waits for green).
+    t0 = time.perf_counter()
+    only1.cluster.health(wait_for_status="green", wait_for_nodes=2, timeout="90s", request_timeout=100)
+    show("node-2 thawed (SIGCONT): green with 2 nodes again", None, seconds=round(time.perf_counter() - t0, 1))
+
     subprocess.run([str(HERE / "stop"), "node-2"], check=True)
     t0 = time.perf_counter()
     r, ms = query(client)
