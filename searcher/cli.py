@@ -318,39 +318,6 @@ def _run_batch(index, lines, out, options) -> int:
 # -- adding and removing articles -----------------------------------------------------
 
 
-def _collect(paths: tuple[str, ...]) -> list[Path | bytes]:
-    """Files named, the article files of folders named, and stdin's bytes for ``-``."""
-    from searcher.corpus import ARTICLE_SUFFIXES
-
-    found: list[Path | bytes] = []
-    for name in paths:
-        if name == "-":
-            found.append(click.get_binary_stream("stdin").read())
-            continue
-        path = Path(name)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES))
-        elif path.exists():
-            found.append(path)
-        else:
-            raise SearcherError(f"no such file or folder: {path}")
-    return found
-
-
-def _stdin_file(data: bytes, folder: Path) -> Path:
-    """Give stdin's bytes a name: JSON stays JSON, anything else is a scraped text page."""
-    from searcher.corpus import content_hash
-
-    stripped = data.lstrip()
-    if stripped.startswith(b"{"):
-        suffix = ".jsonl" if b"\n{" in stripped.strip() else ".json"
-    else:
-        suffix = ".txt"
-    path = folder / f"stdin_{content_hash(data)[:12]}{suffix}"
-    path.write_bytes(data)
-    return path
-
-
 @cli.command("add")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Worker processes for indexing.")
@@ -362,43 +329,15 @@ def add_command(settings: Settings, paths: tuple[str, ...], jobs: int | None):
     them, or - for standard input. An article whose id is already in the corpus replaces
     it. A file that cannot be read is reported and skipped (exit status 2).
     """
-    import tempfile
+    from searcher.corpus import Corpus
 
-    from searcher.corpus import corpus_files, scan_file
-
-    if not settings.corpus.is_dir():
-        raise SearcherError(f"corpus folder not found: {settings.corpus}")
-    existing: dict[str, list[Path]] = {}
-    for path in corpus_files(settings.corpus):
-        existing.setdefault(path.stem, []).append(path)
-    problems = 0
-    added = []
-    with tempfile.TemporaryDirectory() as scratch:
-        for item in _collect(paths):
-            path = _stdin_file(item, Path(scratch)) if isinstance(item, bytes) else item
-            try:
-                sources = list(scan_file(path))
-                for source in sources:
-                    source.load()  # refuse what cannot be indexed before it enters the corpus
-            except SearcherError as exc:
-                click.echo(f"Error: {exc} (skipped)", err=True)
-                problems += 1
-                continue
-            for source in sources:
-                # One file per article in the corpus: records of a .jsonl become .json files.
-                suffix = ".json" if path.suffix.lower() == ".jsonl" else path.suffix.lower()
-                target = settings.corpus / f"{source.id}{suffix}"
-                for old in existing.get(source.id, []):
-                    if old != target and old.suffix.lower() != ".jsonl":
-                        old.unlink()
-                tmp = target.with_name(f".{target.name}.tmp")
-                tmp.write_bytes(source.data)
-                os.replace(tmp, target)
-                existing[source.id] = [target]
-                added.append(source.id)
-    click.echo(f"Copied {len(added)} article(s) into {settings.corpus}", err=True)
+    items = [sys.stdin.buffer.read() if name == "-" else Path(name) for name in paths]
+    added = Corpus(settings.corpus).add(items)
+    for problem in added.problems:
+        click.echo(f"Error: {problem} (skipped)", err=True)
+    click.echo(f"Copied {len(added.added) + len(added.replaced)} article(s) into {settings.corpus}", err=True)
     _, report = _sync(settings, jobs=jobs)
-    if problems or report.skipped:
+    if added.problems or report.skipped:
         sys.exit(EXIT_ERROR)
 
 
@@ -407,32 +346,10 @@ def add_command(settings: Settings, paths: tuple[str, ...], jobs: int | None):
 @click.pass_obj
 def remove_command(settings: Settings, ids: tuple[str, ...]):
     """Take articles out of the corpus and the index, by article id."""
-    from searcher.corpus import Source, scan_corpus
+    from searcher.corpus import Corpus
 
-    if not settings.corpus.is_dir():
-        raise SearcherError(f"corpus folder not found: {settings.corpus}")
-    wanted = set(ids)
-    found: dict[str, list[Source]] = {}
-    for source in scan_corpus(settings.corpus):
-        if isinstance(source, Source) and source.id in wanted:
-            found.setdefault(source.id, []).append(source)
-    unknown = [i for i in ids if i not in found]
-    if unknown:
-        raise SearcherError(f"no article with id {', '.join(map(repr, unknown))} in {settings.corpus}")
-    lines_to_drop: dict[Path, set[int]] = {}
-    for sources in found.values():
-        for source in sources:
-            if source.kind == "jsonl" and source.line is not None:
-                lines_to_drop.setdefault(source.path, set()).add(source.line)
-            else:
-                source.path.unlink()
-    for path, numbers in lines_to_drop.items():
-        # A record of a .jsonl file: write the file again without it.
-        kept = [line for n, line in enumerate(path.read_bytes().split(b"\n"), start=1) if n not in numbers]
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(b"\n".join(kept))
-        os.replace(tmp, path)
-    click.echo(f"Removed {len(found)} article(s) from {settings.corpus}", err=True)
+    removed = Corpus(settings.corpus).remove(ids)
+    click.echo(f"Removed {len(removed.removed)} article(s) from {settings.corpus}", err=True)
     _sync(settings)
 
 

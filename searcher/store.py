@@ -22,8 +22,8 @@ from whoosh.writing import CLEAR
 
 from searcher._startup import import_whoosh
 from searcher.analysis import VietnameseText, VietnameseTokenizer, analyze
+from searcher.corpus import Corpus
 from searcher.errors import SearcherError
-from searcher.files import corpus_files
 
 if TYPE_CHECKING:
     from searcher.corpus import Article, Source
@@ -165,18 +165,8 @@ STATE_FILE = "corpus-state.json"  # what the corpus looked like at the last sync
 
 
 def corpus_signature(corpus: Path) -> str:
-    """A digest of the corpus file names, sizes and modification times: cheap to compute
-    at every query, and it changes whenever an article is added, edited or removed."""
-    import hashlib
-
-    digest = hashlib.blake2b(digest_size=16)
-    for path in corpus_files(corpus):
-        try:
-            st = path.stat()
-        except OSError:
-            continue
-        digest.update(f"{path.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
+    """``Corpus(corpus).signature()``: changes whenever an article is added, edited or removed."""
+    return Corpus(corpus).signature()
 
 
 @dataclass(frozen=True)
@@ -381,7 +371,7 @@ class Index:
         reported in ``skipped`` and leaves its indexed version (if any) in place, except
         with ``rebuild``, which starts from nothing.
         """
-        from searcher.corpus import SourceError, scan_corpus
+        from searcher.corpus import SourceError
 
         started = time.perf_counter()
         signature = corpus_signature(corpus)
@@ -390,7 +380,7 @@ class Index:
         to_index: list[Source] = []
         present: dict[str, Path] = {}
         unchanged = 0
-        for source in scan_corpus(corpus):
+        for source in Corpus(corpus).sources():
             if isinstance(source, SourceError):
                 # Keep whatever the index has of an article whose file cannot be read now.
                 present.setdefault(source.path.stem, source.path)

@@ -5,7 +5,7 @@ import unicodedata
 import pytest
 
 from searcher.analysis import VietnameseTokenizer, analyze
-from searcher.corpus import scan_corpus
+from searcher.corpus import Corpus
 from searcher.segment import segmenter
 from searcher.text import SYLLABLE_RE, canonical_tones, fold_accents
 from tests.conftest import CORPUS
@@ -13,7 +13,7 @@ from tests.conftest import CORPUS
 
 def _seed_paragraphs():
     paragraphs = []
-    for source in scan_corpus(CORPUS):
+    for source in Corpus(CORPUS).sources():
         paragraphs.extend(source.load().paragraphs)
     assert len(paragraphs) > 50
     return paragraphs

@@ -72,9 +72,9 @@ def test_search_never_crashes_and_highlights_slice_the_text(seed_index, text):
 
 
 def test_corpus_paragraphs_round_trip_through_analysis():
-    from searcher.corpus import scan_corpus
+    from searcher.corpus import Corpus
 
-    for source in scan_corpus(CORPUS):
+    for source in Corpus(CORPUS).sources():
         for paragraph in source.load().paragraphs:
             for unit in analyze(paragraph).syllables:
                 assert canonical_tones(paragraph[unit.start : unit.end]).lower() == unit.canon

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from searcher.corpus import scan_corpus
+from searcher.corpus import Corpus
 from searcher.store import Index
 from tests.conftest import CORPUS
 
@@ -36,7 +36,7 @@ def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
 
 def assert_matches_corpus(index_dir: Path, corpus: Path) -> None:
     index = Index.open(index_dir)
-    sources = [s for s in scan_corpus(corpus)]
+    sources = [s for s in Corpus(corpus).sources()]
     assert index.indexed_versions() == {s.id: s.hash for s in sources}
     expected = sum(len(s.load().paragraphs) for s in sources)
     assert index.doc_count() == expected

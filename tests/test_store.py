@@ -10,7 +10,7 @@ import pytest
 from whoosh.query import Every
 
 from searcher import store
-from searcher.corpus import scan_corpus
+from searcher.corpus import Corpus
 from searcher.store import Index
 from tests.conftest import CORPUS
 
@@ -24,7 +24,7 @@ def indexed_pids(index_dir: Path) -> list[str]:
 
 
 def corpus_paragraphs(corpus: Path) -> int:
-    return sum(len(s.load().paragraphs) for s in scan_corpus(corpus))
+    return sum(len(s.load().paragraphs) for s in Corpus(corpus).sources())
 
 
 def test_index_reports_what_it_did_and_only_touches_changes(run, corpus_copy, tmp_path):
@@ -66,7 +66,7 @@ def test_rebuild_starts_over_with_the_same_content(run, corpus_copy, tmp_path):
 
 def test_parallel_workers_index_exactly_what_one_process_does(corpus_copy, tmp_path, monkeypatch):
     # Enough paragraphs to take the parallel path; the same articles under other ids.
-    for source in list(scan_corpus(corpus_copy)):
+    for source in list(Corpus(corpus_copy).sources()):
         for copy in range(3):
             shutil.copy(source.path, corpus_copy / f"{source.id}_copy{copy}.txt")
     monkeypatch.setattr(store, "PARALLEL_MIN_PARAGRAPHS", 50)
@@ -249,4 +249,4 @@ def test_paragraphs_are_found_at_their_offset_or_else_through_the_article(seed_i
 
 
 def _titles() -> dict[str, str]:
-    return {s.id: s.load().title for s in scan_corpus(CORPUS)}
+    return {s.id: s.load().title for s in Corpus(CORPUS).sources()}

@@ -1,0 +1,127 @@
+"""What the corpus holds: ``Source`` (an article's bytes, before parsing), ``Article`` (after),
+``SourceError`` (what kept a file or record out), and the rules for article ids.
+
+Light on purpose: ``searcher query`` imports this at every start. Parsing (the regular
+expressions of ``clean``, ``decode`` and ``formats``) is imported by ``Source.load``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+from searcher.errors import SearcherError
+
+# Part of every content hash: bump it when cleaning or extraction changes what an article
+# becomes, so ``searcher index`` re-parses files whose bytes did not change.
+# 3: U+200E/U+200F (left-to-right and right-to-left marks) are dropped from stored text,
+#    like the other invisible characters (one set, searcher.text.INVISIBLE).
+PARSER_VERSION = "3"
+
+MAX_ID_BYTES = 200  # an id is a file name (plus ".json"): well under the usual 255 bytes
+# Unicode categories no id may hold: controls, format characters (zero-width, bidi
+# overrides), surrogates (undecodable bytes of a file name), line/paragraph separators.
+_BAD_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article: its id (file name without suffix), metadata and paragraphs (NFC)."""
+
+    id: str
+    title: str
+    paragraphs: tuple[str, ...]
+    date: str | None = None  # ISO 8601 date, YYYY-MM-DD
+    author: str | None = None
+    url: str | None = None
+    hash: str = ""  # digest of the source bytes: tells a changed article from an unchanged one
+    source: str | None = None  # the publication it names (``Nguồn Tuyên Quang: …`` → ``Tuyên Quang``)
+
+
+def content_hash(data: bytes) -> str:
+    """Digest of an article's raw bytes (and of the parser version that reads them)."""
+    return hashlib.blake2b(data, digest_size=16, person=f"searcher-p{PARSER_VERSION}".encode()).hexdigest()
+
+
+def display(path: Path | str) -> str:
+    """A path as messages print it: bytes of a file name that are not UTF-8 shown as
+    ``\\xff`` escapes, so that the message prints on any UTF-8 terminal."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
+def id_problem(article_id: str) -> str | None:
+    """Why ``article_id`` cannot be an article id, or ``None``.
+
+    An id names a file of the corpus folder and is typed on command lines and in URLs:
+    no leading dot, no ``/`` or ``\\`` (nor once percent-decoded, ``..%2fetc``), not
+    ``.``/``..``, no control or invisible characters, at most 200 bytes of UTF-8.
+    """
+    if not article_id:
+        return "the id is empty"
+    for form in dict.fromkeys((article_id, unquote(article_id))):
+        if any(unicodedata.category(ch) in _BAD_CATEGORIES for ch in form):
+            if any("\ud800" <= ch <= "\udfff" for ch in form):
+                return "the name is not UTF-8"
+            return "the id holds a control or invisible character"
+        if "/" in form or "\\" in form:
+            return "the id holds '/' or '\\'"
+        if form.startswith("."):
+            return "the id starts with '.'"
+    if len(article_id.encode("utf-8")) > MAX_ID_BYTES:
+        return f"the id is longer than {MAX_ID_BYTES} bytes"
+    return None
+
+
+def check_id(article_id: str, origin: str) -> str:
+    """``article_id`` if it is a valid id; else ``SearcherError`` naming ``origin``."""
+    problem = id_problem(article_id)
+    if problem:
+        shown = display(article_id)
+        if len(shown) > 60:
+            shown = shown[:60] + "…"
+        raise SearcherError(f"{origin}: bad article id {shown!r} ({problem})")
+    return article_id
+
+
+@dataclass(frozen=True)
+class Source:
+    """One article as found in the corpus, before it is parsed.
+
+    ``hash`` is cheap to get (the bytes of its file or record), so an unchanged article
+    is recognised without being parsed again.
+    """
+
+    id: str
+    hash: str
+    path: Path
+    data: bytes
+    kind: str = "text"  # text | html | json | jsonl
+    line: int | None = None  # the line of a .jsonl record
+
+    @property
+    def origin(self) -> str:
+        """How error messages name this article: the file, and the line for JSON Lines."""
+        return f"{display(self.path)}:{self.line}" if self.line is not None else display(self.path)
+
+    def load(self) -> Article:
+        """Parse into an ``Article``; ``SearcherError`` naming the file if it cannot be."""
+        from searcher.corpus.formats import load_source  # the parser: only when parsing
+
+        return load_source(self)
+
+
+class SourceError(SearcherError):
+    """A corpus file (or record) that could not be scanned; ``path`` names the file."""
+
+    def __init__(self, path: Path, message: str):
+        super().__init__(message)
+        self.path = path
