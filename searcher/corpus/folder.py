@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from searcher.corpus.listing import ARTICLE_SUFFIXES, corpus_entries, examine, walk_articles
-from searcher.corpus.model import Source, SourceError, display
+from searcher.corpus.model import Source, SourceError, check_id, display, shown_id
 from searcher.errors import SearcherError
 
 STDIN = Path("<stdin>")  # how messages name standard input
@@ -133,7 +133,7 @@ class Corpus:
                     continue
                 if source.id in given:
                     problems.append(
-                        f"{source.origin}: the id {source.id!r} is given twice (also by {given[source.id]})"
+                        f"{source.origin}: the id '{source.id}' is given twice (also by {given[source.id]})"
                     )
                     continue
                 given[source.id] = source.origin
@@ -150,10 +150,12 @@ class Corpus:
         before anything changes."""
         self._require_folder()
         wanted = list(dict.fromkeys(ids))
+        for article_id in wanted:
+            check_id(article_id)  # a clear message for an id no article can have
         where = self._locations()
         unknown = [i for i in wanted if i not in where]
         if unknown:
-            names = ", ".join(repr(display(i)) for i in unknown)
+            names = ", ".join(f"'{shown_id(i)}'" for i in unknown)
             raise SearcherError(f"no article with id {names} in {display(self.path)}")
         records: dict[Path, set[str]] = {}
         changed: list[Path] = []
@@ -200,11 +202,11 @@ class Corpus:
         if not mine:
             holder = next((i for i, locs in where.items() for loc in locs if loc.path == target), None)
             if holder is not None:
-                return f"{source.origin}: cannot add {source.id!r}: {display(target)} holds the article {holder!r}"
+                return f"{source.origin}: cannot add '{source.id}': {display(target)} holds the article '{shown_id(holder)}'"
             if os.path.lexists(target):
                 problem = examine(target).problem
                 if problem:
-                    return f"{source.origin}: cannot add {source.id!r}: {display(target)} is in the way ({problem})"
+                    return f"{source.origin}: cannot add '{source.id}': {display(target)} is in the way ({problem})"
         write_file(target, source.data)
         dropped: dict[Path, set[str]] = {}
         for location in where.get(source.id, []):

@@ -18,7 +18,7 @@ from typing import Iterator
 
 from searcher.corpus.clean import _Meta, extract, normalize_line, parse_date
 from searcher.corpus.decode import decode_bytes, garbled_reason, repair_legacy_encoding
-from searcher.corpus.model import Article, Source, SourceError, check_id, content_hash, display
+from searcher.corpus.model import Article, Source, SourceError, check_id, content_hash, display, shown_id
 from searcher.errors import SearcherError
 
 KINDS = {".html": "html", ".htm": "html", ".json": "json", ".jsonl": "jsonl"}  # else "text"
@@ -27,11 +27,6 @@ KINDS = {".html": "html", ".htm": "html", ".json": "json", ".jsonl": "jsonl"}  #
 def kind_of(name: str) -> str:
     """``text``, ``html``, ``json`` or ``jsonl``, from a file name's suffix."""
     return KINDS.get(Path(name).suffix.lower(), "text")
-
-
-def _shown(text: str, limit: int = 60) -> str:
-    text = display(text)
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _article(article_id: str, meta: _Meta, data: bytes) -> Article:
@@ -121,7 +116,7 @@ def _record_id(record: object, default: str | None, origin: str) -> str:
         raise SearcherError(f"{origin}: \"id\" must be a string")
     article_id = str(value).strip()
     if not _ID_RE.fullmatch(article_id):
-        raise SearcherError(f"{origin}: bad article id {_shown(article_id)!r} (no spaces, '#', '/' or '\\')")
+        raise SearcherError(f"{origin}: bad article id '{shown_id(article_id)}' (no spaces, '#', '/' or '\\')")
     return check_id(article_id, origin)
 
 

@@ -47,15 +47,22 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16, person=f"searcher-p{PARSER_VERSION}".encode()).hexdigest()
 
 
-def display(path: Path | str) -> str:
-    """A path as messages print it: bytes of a file name that are not UTF-8 shown as
-    ``\\xff`` escapes, so that the message prints on any UTF-8 terminal."""
-    text = str(path)
-    try:
-        text.encode("utf-8")
+def display(text: Path | str) -> str:
+    """A path or id as one printable line: the bytes of a file name that are not UTF-8 as
+    ``\\xff``, control and other unprintable characters as Python escapes (``\\n``,
+    ``\\x07``, ``\\u202e``); letters of any script as they are."""
+    text = str(text)
+    if text.isprintable():
         return text
-    except UnicodeEncodeError:
-        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    out = []
+    for ch in text:
+        if "\udc80" <= ch <= "\udcff":  # os.fsdecode's stand-in for an undecodable byte
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(repr(ch)[1:-1])
+    return "".join(out)
 
 
 def id_problem(article_id: str) -> str | None:
@@ -81,15 +88,19 @@ def id_problem(article_id: str) -> str | None:
     return None
 
 
-def check_id(article_id: str, origin: str) -> str:
+def check_id(article_id: str, origin: str | None = None) -> str:
     """``article_id`` if it is a valid id; else ``SearcherError`` naming ``origin``."""
     problem = id_problem(article_id)
     if problem:
-        shown = display(article_id)
-        if len(shown) > 60:
-            shown = shown[:60] + "…"
-        raise SearcherError(f"{origin}: bad article id {shown!r} ({problem})")
+        where = f"{origin}: " if origin else ""
+        raise SearcherError(f"{where}bad article id '{shown_id(article_id)}' ({problem})")
     return article_id
+
+
+def shown_id(article_id: str, limit: int = 60) -> str:
+    """An id as messages quote it: printable (``display``), and cut after ``limit`` characters."""
+    shown = display(article_id)
+    return shown if len(shown) <= limit else shown[:limit] + "…"
 
 
 @dataclass(frozen=True)
