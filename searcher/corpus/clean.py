@@ -41,11 +41,31 @@ _INVISIBLE_RE = re.compile("[" + "".join(sorted(INVISIBLE)) + "]")
 _SPACES_RE = re.compile(r"\s{2,}|[^\S ]")
 
 
+_DROP_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE))
+SPACES_CHUNK = 1 << 16  # a long line's spaces are collapsed this many characters at a time
+
+
 def normalize_line(line: str) -> str:
     """One line as stored: NFC, invisible characters gone, every run of spaces one space."""
     if _INVISIBLE_RE.search(line):
-        line = _INVISIBLE_RE.sub("", line)
-    return _SPACES_RE.sub(" ", unicodedata.normalize("NFC", line)).strip()
+        line = line.translate(_DROP_INVISIBLE)  # one buffer, where re.sub makes a list of pieces
+    return _collapse_spaces(unicodedata.normalize("NFC", line)).strip()
+
+
+def _collapse_spaces(line: str) -> str:
+    """Every run of whitespace one plain space. A long line goes in chunks cut after a run
+    (never inside one), so no list of a million pieces is made for a line of NBSPs."""
+    if len(line) <= SPACES_CHUNK or not _SPACES_RE.search(line):
+        return _SPACES_RE.sub(" ", line)
+    chunks = []
+    start, size = 0, len(line)
+    while start < size:
+        end = min(start + SPACES_CHUNK, size)
+        while end < size and line[end].isspace():
+            end += 1
+        chunks.append(_SPACES_RE.sub(" ", line[start:end]))
+        start = end
+    return "".join(chunks)
 
 
 # The line boundaries of str.splitlines, found one line at a time.
@@ -112,17 +132,36 @@ SERIES_LINE_RE = re.compile(
 )
 
 
+def _casefold(line: str) -> str:
+    """``line.casefold()``, a long line in chunks: CPython's casefold allocates a buffer of
+    12 bytes per character (up to 3 code points each), 50 MB for a 4 MB line. Case
+    folding has no context, so the chunks fold as the whole would."""
+    if len(line) <= SPACES_CHUNK:
+        return line.casefold()
+    return "".join(line[i : i + SPACES_CHUNK].casefold() for i in range(0, len(line), SPACES_CHUNK))
+
+
 def _key(line: str) -> str:
     """The comparable form of a line: casefolded, bullets and outer punctuation stripped."""
-    return line.casefold().strip(" \t•·●○■□▪▫◆◇►▶-–—*|")
+    return _casefold(line).strip(" \t•·●○■□▪▫◆◇►▶-–—*|")
 
 
-_NOT_ALNUM_RE = re.compile(r"[\W_]+")
+class _KeepAlnum(dict):
+    """A ``str.translate`` table that drops what is not a letter or digit (``[\\W_]``),
+    filled in as characters are met."""
+
+    def __missing__(self, codepoint: int):
+        value = codepoint if chr(codepoint).isalnum() else None
+        self[codepoint] = value
+        return value
+
+
+_KEEP_ALNUM = _KeepAlnum()
 
 
 def _fuzzy(line: str) -> str:
     """Letters and digits only, casefolded: the same headline however spaced or punctuated."""
-    return _NOT_ALNUM_RE.sub("", line.casefold())
+    return _casefold(line).translate(_KEEP_ALNUM)
 
 
 _WORD_RE = re.compile(r"\S+")

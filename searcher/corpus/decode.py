@@ -259,6 +259,11 @@ def _ratio(score: tuple[int, int]) -> float | None:
     return score[0] / score[1] if score[1] else None
 
 
+# A line with its line break, as str.splitlines(keepends=True) cuts them.
+_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE_KEEPENDS_RE = re.compile(f"[^{_BREAKS}]*(?:\r\n|[{_BREAKS}])|[^{_BREAKS}]+")
+
+
 def repair_legacy_encoding(text: str) -> tuple[str, str | None]:
     """Convert the lines typed in TCVN3 or VNI; returns the text and the encoding found.
 
@@ -268,33 +273,38 @@ def repair_legacy_encoding(text: str) -> tuple[str, str | None]:
     the whole document is legacy text, its other candidate lines are converted too unless
     that makes them worse (short lines such as ``Céng héi`` look valid either way).
     """
-    lines = text.splitlines(keepends=True)
-    candidates = [i for i, line in enumerate(lines) if _legacy_candidate(line)]
-    if not candidates:
+    # The candidates' places only: a large file is not split into a list of its lines.
+    spans = [m.span() for m in _LINE_KEEPENDS_RE.finditer(text) if _legacy_candidate(m.group())]
+    if not spans:
         return text, None
-    before = {i: vietnamese_score(lines[i]) for i in candidates}
-    # Scores only: the converted lines are made again for the encoding chosen, so that a
-    # large legacy file is not held converted twice over.
-    scores: dict[str, dict[int, tuple[int, int]]] = {}
-    for name, convert in _LEGACY_CONVERTERS.items():
-        scores[name] = {i: vietnamese_score(convert(lines[i])) for i in candidates}
-    encoding = max(scores, key=lambda name: sum(score[0] for score in scores[name].values()))
+    before = [vietnamese_score(text[a:b]) for a, b in spans]
+    # Scores only: the lines are converted again for the encoding chosen, so that a large
+    # legacy file is not held converted twice over.
+    scores = {
+        name: [vietnamese_score(convert(text[a:b])) for a, b in spans] for name, convert in _LEGACY_CONVERTERS.items()
+    }
+    encoding = max(scores, key=lambda name: sum(score[0] for score in scores[name]))
     after = scores[encoding]
 
     clear = set()
-    for i in candidates:
-        now, was = _ratio(after[i]), _ratio(before[i])
+    for n in range(len(spans)):
+        now, was = _ratio(after[n]), _ratio(before[n])
         if now is not None and now >= 0.8 and now > (was or 0.0) + 0.15:
-            clear.add(i)
+            clear.add(n)
     if not clear:
         return text, None
-    whole_document = not any(_VIETNAMESE_ONLY_RE.search(line) for line in lines)
+    whole_document = not _VIETNAMESE_ONLY_RE.search(text)
     convert = _LEGACY_CONVERTERS[encoding]
-    for i in candidates:
-        now, was = _ratio(after[i]), _ratio(before[i])
-        if i in clear or (whole_document and now is not None and (was is None or now >= was)):
-            lines[i] = convert(lines[i])
-    return "".join(lines), encoding
+    pieces = []
+    done = 0
+    for n, (a, b) in enumerate(spans):
+        now, was = _ratio(after[n]), _ratio(before[n])
+        if n in clear or (whole_document and now is not None and (was is None or now >= was)):
+            pieces.append(text[done:a])
+            pieces.append(convert(text[a:b]))
+            done = b
+    pieces.append(text[done:])
+    return "".join(pieces), encoding
 
 
 _LATIN1_SYMBOL_IN_WORD_RE = re.compile(r"\w[\u00a1-\u00bf\u00d7\u00f7]|[\u00a1-\u00bf\u00d7\u00f7]\w")

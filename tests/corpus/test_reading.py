@@ -875,3 +875,24 @@ def test_json_fields_in_tcvn3_are_converted_too(tmp_path):
     article = read_article(write(tmp_path / "a.json", json.dumps(record, ensure_ascii=False)))
     assert (article.title, article.author) == ("Cộng hoà xã hội chủ nghĩa Việt Nam", "Thành Trung")
     assert article.paragraphs == ("Cộng hoà xã hội chủ nghĩa Việt Nam", "Độc lập - Tự do - Hạnh phúc")
+
+
+def test_listing_the_corpus_loads_no_parser():
+    """`searcher query` lists the corpus at every start: no cleaning rules, decoders,
+    trafilatura or charset-normalizer for that."""
+    code = (
+        "import sys, searcher.corpus as c; corpus = c.Corpus(sys.argv[1]); corpus.files(); corpus.signature();"
+        "print(sorted(m for m in sys.modules if m.startswith(('searcher.corpus.', 'trafilatura', 'charset_normalizer'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(CORPUS)], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "['searcher.corpus.folder', 'searcher.corpus.listing', 'searcher.corpus.model']"
+
+
+def test_every_invisible_character_of_searcher_text_is_dropped_from_stored_text(tmp_path):
+    """One set of invisible characters (searcher.text.INVISIBLE), direction marks included."""
+    from searcher.text import INVISIBLE
+
+    for ch in sorted(INVISIBLE):
+        text = article_text("Cán bộ “7 dám”", f"Nhiều cán{ch} bộ còn sợ trách{ch}nhiệm khi làm việc.")
+        article = read_article(write(tmp_path / "a.txt", text))
+        assert article.paragraphs[1] == "Nhiều cán bộ còn sợ tráchnhiệm khi làm việc.", hex(ord(ch))
