@@ -49,12 +49,15 @@ def normalize_line(line: str) -> str:
     """One line as stored: NFC, invisible characters gone, every run of spaces one space."""
     if _INVISIBLE_RE.search(line):
         line = line.translate(_DROP_INVISIBLE)  # one buffer, where re.sub makes a list of pieces
-    return _collapse_spaces(unicodedata.normalize("NFC", line)).strip()
+    line = unicodedata.normalize("NFC", line)
+    if len(line) <= SPACES_CHUNK:
+        return " ".join(line.split())  # a short line: its list of words is short too
+    return _collapse_spaces(line).strip()
 
 
 def _collapse_spaces(line: str) -> str:
     """Every run of whitespace one plain space. A long line goes in chunks cut after a run
-    (never inside one), so no list of a million pieces is made for a line of NBSPs."""
+    (never inside one), so no list of a million words or pieces is made for it."""
     if len(line) <= SPACES_CHUNK or not _SPACES_RE.search(line):
         return _SPACES_RE.sub(" ", line)
     chunks = []
@@ -146,39 +149,23 @@ def _key(line: str) -> str:
     return _casefold(line).strip(" \t•·●○■□▪▫◆◇►▶-–—*|")
 
 
-class _KeepAlnum(dict):
-    """A ``str.translate`` table that drops what is not a letter or digit (``[\\W_]``),
-    filled in as characters are met."""
-
-    def __missing__(self, codepoint: int):
-        value = codepoint if chr(codepoint).isalnum() else None
-        self[codepoint] = value
-        return value
-
-
-_KEEP_ALNUM = _KeepAlnum()
+_NOT_ALNUM_RE = re.compile(r"[\W_]+")
 
 
 def _fuzzy(line: str) -> str:
     """Letters and digits only, casefolded: the same headline however spaced or punctuated."""
-    return _casefold(line).translate(_KEEP_ALNUM)
-
-
-_WORD_RE = re.compile(r"\S+")
-WORD_COUNT_CAP = 1000  # words are counted up to here: every rule compares with less
+    folded = _casefold(line)
+    if len(folded) <= SPACES_CHUNK:
+        return _NOT_ALNUM_RE.sub("", folded)
+    # re.sub keeps a list of the pieces between matches: a long line goes in chunks
+    # (removing characters, a run cut in two is removed all the same).
+    return "".join(_NOT_ALNUM_RE.sub("", folded[i : i + SPACES_CHUNK]) for i in range(0, len(folded), SPACES_CHUNK))
 
 
 def _words(line: str) -> int:
-    """The words of ``line``, counted up to ``WORD_COUNT_CAP`` (a long line is never split
-    into a list of its words: a 5 MB line holds a million)."""
-    if len(line) < 4 * WORD_COUNT_CAP:
-        return len(line.split())
-    count = 0
-    for _ in _WORD_RE.finditer(line):
-        count += 1
-        if count >= WORD_COUNT_CAP:
-            break
-    return count
+    """The words of a normalized line (``normalize_line``: one plain space between words,
+    none around), counted without splitting it into a list: a 5 MB line holds a million."""
+    return line.count(" ") + 1 if line else 0
 
 
 _SENTENCE_ENDS = ".!?:;…"
