@@ -119,6 +119,7 @@ class Corpus:
         """
         self._require_folder()
         where = self._locations()
+        holders = {loc.path: i for i, locs in where.items() for loc in locs if loc.kind != "jsonl"}
         before = set(where)
         added: list[str] = []
         replaced: list[str] = []
@@ -137,7 +138,7 @@ class Corpus:
                     )
                     continue
                 given[source.id] = source.origin
-                problem = self._put(source, where)
+                problem = self._put(source, where, holders)
                 if problem:
                     problems.append(problem)
                 else:
@@ -191,16 +192,17 @@ class Corpus:
                 continue
             yield from _scanned(scan_data(path, data, kind_of(path.name)), problems)
 
-    def _put(self, source: Source, where: dict[str, list[_Location]]) -> str | None:
+    def _put(self, source: Source, where: dict[str, list[_Location]], holders: dict[Path, str]) -> str | None:
         """Write one parsed source into the corpus as ``<id><suffix>`` and remove the other
-        places its id lived; a message instead if something else is in the way."""
+        places its id lived; a message instead if something else is in the way.
+        ``where``: id -> its files; ``holders``: file -> its id (both kept up to date)."""
         suffix = ".json" if source.kind in ("json", "jsonl") else source.path.suffix.lower()
         if suffix not in ARTICLE_SUFFIXES:
             suffix = ".txt"  # standard input's text
         target = self.path / f"{source.id}{suffix}"
         mine = [loc for loc in where.get(source.id, []) if loc.path == target]
         if not mine:
-            holder = next((i for i, locs in where.items() for loc in locs if loc.path == target), None)
+            holder = holders.get(target)
             if holder is not None:
                 return f"{source.origin}: cannot add '{source.id}': {display(target)} holds the article '{shown_id(holder)}'"
             if os.path.lexists(target):
@@ -210,15 +212,17 @@ class Corpus:
         write_file(target, source.data)
         dropped: dict[Path, set[str]] = {}
         for location in where.get(source.id, []):
-            if location.path == target:
-                continue
+            if location.path == target or _same_file(location.path, target):
+                continue  # (the same file under another case, on a case-insensitive disk)
             if location.kind == "jsonl":
                 dropped.setdefault(location.path, set()).add(source.id)
             else:
                 self._unlink(location.path)
+                holders.pop(location.path, None)
         for path, ids in dropped.items():
             self._drop_records(path, ids)
         where[source.id] = [_Location(target, "json" if suffix == ".json" else source.kind)]
+        holders[target] = source.id
         return None
 
     def _inside(self, path: Path) -> Path:
@@ -253,6 +257,13 @@ class Corpus:
             self._unlink(path)
         else:
             write_file(path, rest)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samestat(os.lstat(a), os.lstat(b))
+    except OSError:
+        return False
 
 
 def _scanned(sources: Iterator[Source | SourceError], problems: list[str]) -> Iterator[Source]:
