@@ -202,6 +202,7 @@ def test_add_folder_skips_hidden_files_and_folders(corpus, tmp_path):
     assert sorted(p.name for p in corpus.iterdir()) == ["bai-1.txt", "bai-2.txt"]
 
 
+@pytest.mark.slow
 def test_add_a_folder_1500_levels_deep(corpus, tmp_path):
     deep = tmp_path / "incoming"
     chain = [deep]
