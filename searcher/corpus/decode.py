@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from functools import lru_cache
 
 from searcher.errors import SearcherError
 from searcher.text import TONE_MARKS
@@ -144,19 +145,21 @@ _SYLLABLE_SHAPE = re.compile(
 # into a list: a 5 MB line holds a million of them).
 _SEPARATORS = r"\s\-/.,;:!?()\[\]{}\"'“”‘’–—…0-9_*+=<>|#%&@"
 _PIECE_RE = re.compile(f"[^{_SEPARATORS}]+")
+_PIECE_SPLIT_RE = re.compile(f"[{_SEPARATORS}]+")
+_SPLIT_LIMIT = 1 << 16  # texts up to this long are split in one go (faster); longer, one word at a time
 # Letters only Vietnamese writes in Unicode: a line holding one is not legacy-encoded.
 _VIETNAMESE_ONLY_RE = re.compile("[\u0102\u0103\u0110\u0111\u0128\u0129\u0168\u0169\u01a0\u01a1\u01af\u01b0\u1ea0-\u1ef9\u0300-\u036f]")
 _LATIN1_HIGH_RE = re.compile("[\u0080-\u00ff]")
 
 
 def _pieces(text: str):
-    """The words of ``text`` that are not plain ASCII, one at a time."""
-    for match in _PIECE_RE.finditer(text):
-        piece = match.group()
-        if not piece.isascii():
-            yield piece
+    """The words of ``text`` that are not plain ASCII (a long text's one at a time)."""
+    if len(text) <= _SPLIT_LIMIT:
+        return [piece for piece in _PIECE_SPLIT_RE.split(text) if piece and not piece.isascii()]
+    return (piece for piece in (m.group() for m in _PIECE_RE.finditer(text)) if not piece.isascii())
 
 
+@lru_cache(maxsize=1 << 16)  # a text repeats its few thousand syllables
 def is_vietnamese_syllable(word: str) -> bool:
     """Whether ``word`` is shaped like one Vietnamese syllable: a known onset, vowel nucleus
     and coda, quality marks where Vietnamese has them, at most one tone, on a vowel."""
