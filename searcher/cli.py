@@ -298,7 +298,7 @@ def add_command(settings: Settings, paths: tuple[str, ...], jobs: int | None):
     added = index.corpus.add(items)
     for problem in added.problems:
         click.echo(f"Error: {problem} (skipped)", err=True)
-    click.echo(f"Copied {len(added.added)} article(s) into {settings.corpus}", err=True)
+    click.echo(f"Copied {len(added.added) + len(added.replaced)} article(s) into {settings.corpus}", err=True)
     _, report = _sync(settings, jobs=jobs, index=index)
     if added.problems or report.skipped:
         sys.exit(EXIT_ERROR)

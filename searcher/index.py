@@ -127,6 +127,7 @@ class Index:
         with ``rebuild``, which starts from nothing.
         """
         from searcher.corpus import SourceError
+        from searcher.corpus.model import display
 
         corpus = self._corpus()
         started = time.perf_counter()
@@ -139,12 +140,11 @@ class Index:
         for source in corpus.sources():
             if isinstance(source, SourceError):
                 # Keep whatever the index has of an article whose file cannot be read now.
-                for article_id in getattr(source, "ids", None) or (source.path.stem,):
-                    present.setdefault(article_id, source.path)
+                present.setdefault(source.path.stem, source.path)
                 skipped.append(str(source))
                 continue
             if source.id in present:
-                skipped.append(f"{source.path}: the id {source.id!r} is already used by {present[source.id]}")
+                skipped.append(f"{display(source.origin)}: the id {source.id!r} is already used by {display(present[source.id])}")
                 continue
             present[source.id] = source.path
             if indexed.get(source.id) == source.hash:
