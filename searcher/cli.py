@@ -549,3 +549,65 @@ def main() -> None:
     except BrokenPipeError:
         _quiet_stdout()
         sys.exit(EXIT_HITS)
+
+
+# -- timelines and the web server (searcher trend, searcher serve) ----------------------
+
+
+@cli.command("trend")
+@click.argument("words", nargs=-1, required=True)
+@click.option("--by", type=click.Choice(["month", "year"]), default="month", show_default=True, help="Period length.")
+@click.option("--json", "json_output", is_flag=True, help="JSON Lines output.")
+@click.option("--article", help="Only paragraphs of this article id.")
+@click.option("--since", callback=_date_option, metavar="DATE", help="Articles dated on or after DATE.")
+@click.option("--until", callback=_date_option, metavar="DATE", help="Articles dated on or before DATE.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.pass_obj
+def trend_command(settings: Settings, words, by, json_output, article, since, until, color):
+    """Matching paragraphs and articles per month or year: a bar chart on a terminal,
+    period<TAB>paragraphs<TAB>articles in a pipe, JSON Lines with --json.
+
+    Counts are those of `searcher query` with the same filters; matches of articles
+    without a date are counted as "undated". Exit status 1 if nothing matches.
+    """
+    from searcher import output
+    from searcher.store import Index
+    from searcher.trend import trend
+
+    query = " ".join(words)
+    index = _sync(settings)[0] if not Index.exists(settings.index) else Index.open(settings.index)
+    periods = trend(index, query, by=by, since=since, until=until, article=article)
+    is_tty = stdout_is_tty()
+    mode = output.choose_mode(json_output, is_tty)
+    if mode == "json":
+        output.write_trend_json(periods, sys.stdout, query, by)
+    elif mode == "tsv":
+        output.write_trend_tsv(periods, sys.stdout)
+    else:
+        from rich.console import Console
+
+        colored = output.use_color(color, is_tty)
+        console = Console(file=sys.stdout, force_terminal=colored or None, no_color=not colored, highlight=False)
+        output.write_trend_rich(periods, console, query, by, color=colored)
+    sys.stdout.flush()
+    sys.exit(EXIT_HITS if periods else EXIT_NO_HITS)
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback only by default).")
+@click.option("--port", default=8750, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free one).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the search page in a browser.")
+@click.pass_obj
+def serve_command(settings: Settings, host: str, port: int, open_browser: bool):
+    """Search the index in a browser, with a JSON API (/api/search, /openapi.json).
+
+    Read-only; answers from each new commit of `searcher index` or `searcher add`
+    without a restart. Ctrl+C stops it.
+    """
+    from searcher.store import Index
+    from searcher.web.server import serve
+
+    if not Index.exists(settings.index):
+        click.echo(f"No index at {settings.index} yet: building it from {settings.corpus}", err=True)
+        _sync(settings)
+    serve(settings.index, settings.corpus, host=host, port=port, open_browser=open_browser)
