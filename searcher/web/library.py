@@ -1,0 +1,108 @@
+"""Every call the web layer makes to the library, in one place.
+
+``Library`` has the method names of the library facade (``searcher.index.Index``:
+``search``, ``article``, ``trend``, ``stats``) and today calls what provides them
+(``searcher.store.Index``, ``searcher.trend``); re-pointing the web layer at the facade
+means changing this module only. ``marks`` is the one extra: the highlight spans of a
+query in an article's paragraphs (what ``searcher show --query`` marks).
+
+Concurrency: a Whoosh searcher is not safe to share between threads, and
+``store.Index`` keeps one searcher, refreshed (closed and reopened) when a new commit has
+landed. So the library is a pool of ``size`` independent ``Index`` objects, each used by
+one request at a time (``size=1`` is a plain lock); requests beyond the pool wait.
+Each ``Index`` checks for a new commit at every search, so the server answers from the
+latest ``searcher index`` / ``searcher add`` without a restart.
+"""
+
+from __future__ import annotations
+
+import queue
+from contextlib import contextmanager
+from pathlib import Path
+
+from searcher.errors import SearcherError
+
+DEFAULT_POOL = 1  # see benchmarks/web.py: a second searcher bought nothing on 2 cores
+
+
+class ArticleNotFound(SearcherError):
+    """No article with that id in the index."""
+
+
+class Library:
+    """The index at ``index_dir`` (its corpus at ``corpus_dir``), for concurrent readers."""
+
+    def __init__(self, index_dir: Path | str, corpus_dir: Path | str | None = None, size: int = DEFAULT_POOL):
+        from searcher.store import Index
+
+        self.index_dir = Path(index_dir)
+        self.corpus_dir = Path(corpus_dir) if corpus_dir is not None else None
+        self._pool: queue.Queue = queue.Queue()
+        for _ in range(max(1, size)):
+            self._pool.put(Index.open(self.index_dir))  # SearcherError if there is none
+
+    @contextmanager
+    def _index(self):
+        index = self._pool.get()
+        try:
+            yield index
+        finally:
+            self._pool.put(index)
+
+    def _retrying(self, call):
+        """``call(index)``; once more on a fresh searcher if the files of the one in use
+        vanished under it (a rebuild committed and cleaned up mid-query)."""
+        with self._index() as index:
+            try:
+                return call(index)
+            except OSError:
+                index.close()
+                return call(index)
+
+    # -- the facade's methods --------------------------------------------------------------
+
+    def search(self, text: str, limit=10, offset=0, article=None, since=None, until=None, context=0, group=0):
+        """``Results`` of a query (``searcher.search.Results``)."""
+        return self._retrying(
+            lambda index: index.search(
+                text, limit=limit, offset=offset, article=article, since=since, until=until, context=context, group=group
+            )
+        )
+
+    def article(self, article_id: str):
+        """``StoredArticle``; ``ArticleNotFound`` if the index has no such article."""
+
+        def read(index):
+            try:
+                return index.article(article_id)
+            except SearcherError:  # store.Index.article raises it only for an unknown id
+                raise ArticleNotFound(f"no article {article_id!r}") from None
+
+        return self._retrying(read)
+
+    def trend(self, text: str, by="month", since=None, until=None, article=None):
+        """``[Period]`` of a query (``searcher.trend``)."""
+        from searcher.trend import trend
+
+        return self._retrying(lambda index: trend(index, text, by=by, since=since, until=until, article=article))
+
+    def stats(self):
+        return self._retrying(lambda index: index.stats())
+
+    # -- for the article page --------------------------------------------------------------
+
+    def marks(self, text: str, paragraphs) -> list[tuple[tuple[int, int], ...]]:
+        """Highlight spans of the query ``text`` in each paragraph."""
+        from searcher.query import compile_query
+        from searcher.search import highlight_spans
+
+        def spans(index):
+            with index.searcher() as searcher:
+                compiled = compile_query(text, searcher.reader())
+            return [highlight_spans(p, compiled) for p in paragraphs]
+
+        return self._retrying(spans)
+
+    def close(self) -> None:
+        while not self._pool.empty():
+            self._pool.get().close()
