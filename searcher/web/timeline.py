@@ -12,7 +12,7 @@ from typing import Callable
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 720, 170
+WIDTH, HEIGHT = 720, 140
 LEFT, RIGHT, TOP, BOTTOM = 34, 8, 10, 24
 MAX_LABELS = 9
 
