@@ -194,9 +194,7 @@ def create_app(
     """The application over the index at ``index_dir``. ``allowed_hosts``: Host headers
     to accept (``searcher serve`` on loopback passes the loopback names: a page elsewhere
     that rebinds its name to 127.0.0.1 gets nothing); None accepts any."""
-    from searcher.web.library import DEFAULT_POOL
-
-    library = Library(index_dir, corpus_dir, size=pool or DEFAULT_POOL)
+    library = Library(index_dir, corpus_dir, size=pool)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined)
     templates = Jinja2Templates(env=env)
     app = FastAPI(

@@ -16,13 +16,23 @@ latest ``searcher index`` / ``searcher add`` without a restart.
 
 from __future__ import annotations
 
+import os
 import queue
 from contextlib import contextmanager
 from pathlib import Path
 
 from searcher.errors import SearcherError
 
-DEFAULT_POOL = 1  # see benchmarks/web.py: a second searcher bought nothing on 2 cores
+DEFAULT_POOL = 1  # searchers; see benchmarks/web.py for what a second one buys
+
+
+def default_pool() -> int:
+    """The pool's size: ``$SEARCHER_WEB_POOL`` if set (benchmarks compare sizes), else
+    ``DEFAULT_POOL``."""
+    try:
+        return max(1, int(os.environ.get("SEARCHER_WEB_POOL", DEFAULT_POOL)))
+    except ValueError:
+        return DEFAULT_POOL
 
 
 class ArticleNotFound(SearcherError):
@@ -32,13 +42,13 @@ class ArticleNotFound(SearcherError):
 class Library:
     """The index at ``index_dir`` (its corpus at ``corpus_dir``), for concurrent readers."""
 
-    def __init__(self, index_dir: Path | str, corpus_dir: Path | str | None = None, size: int = DEFAULT_POOL):
+    def __init__(self, index_dir: Path | str, corpus_dir: Path | str | None = None, size: int | None = None):
         from searcher.store import Index
 
         self.index_dir = Path(index_dir)
         self.corpus_dir = Path(corpus_dir) if corpus_dir is not None else None
         self._pool: queue.Queue = queue.Queue()
-        for _ in range(max(1, size)):
+        for _ in range(max(1, size or default_pool())):
             self._pool.put(Index.open(self.index_dir))  # SearcherError if there is none
 
     @contextmanager
