@@ -14,7 +14,7 @@ import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Optional
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Path as PathParam, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -190,8 +190,8 @@ def _blank(value: str | None) -> str | None:
 
 def create_app(
     index_dir: Path | str, corpus_dir: Path | str | None = None, pool: int | None = None, allowed_hosts=None
-) -> FastAPI:
-    """The application over the index at ``index_dir``. ``allowed_hosts``: Host headers
+) -> "SecurityHeaders":
+    """The application (FastAPI, wrapped in ``SecurityHeaders``) over the index at ``index_dir``. ``allowed_hosts``: Host headers
     to accept (``searcher serve`` on loopback passes the loopback names: a page elsewhere
     that rebinds its name to 127.0.0.1 gets nothing); None accepts any."""
     library = Library(index_dir, corpus_dir, size=pool)
@@ -469,8 +469,6 @@ def create_app(
 
 
 def _quote(article_id: str) -> str:
-    from urllib.parse import quote
-
     return quote(article_id, safe="")
 
 
