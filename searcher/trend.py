@@ -85,15 +85,16 @@ def periods_between(first: str, last: str) -> Iterator[str]:
         current = following(current)
 
 
-def count_periods(matches: Iterable[tuple[str | None, str]], by: str) -> list[Period]:
-    """Periods of ``(date, article id)`` pairs, one per matching paragraph: paragraphs and
-    distinct articles per period, gaps filled with zeros, the undated ones last."""
+def count_periods(matches: Iterable[tuple[str | None, str, int]], by: str) -> list[Period]:
+    """Periods of ``(date, article id, matching paragraphs)`` triples (an article may come
+    more than once): paragraphs and distinct articles per period, gaps filled with zeros,
+    the undated ones last."""
     check_by(by)
     paragraphs: dict[str | None, int] = {}
     articles: dict[str | None, set[str]] = {}
-    for date, article in matches:
+    for date, article, count in matches:
         period = bucket(date, by)
-        paragraphs[period] = paragraphs.get(period, 0) + 1
+        paragraphs[period] = paragraphs.get(period, 0) + count
         articles.setdefault(period, set()).add(article)
     dated = sorted(p for p in paragraphs if p is not None)
     found = [
@@ -125,9 +126,10 @@ def trend(
     return count_periods(matching_dates(index, text, since=since, until=until, article=article), by)
 
 
-def matching_dates(index, text: str, since=None, until=None, article=None) -> list[tuple[str | None, str]]:
-    """``(date, article id)`` of every paragraph matching ``text`` (duplicates included,
-    as in ``Results.total``)."""
+def matching_dates(index, text: str, since=None, until=None, article=None) -> list[tuple[str | None, str, int]]:
+    """``(date, article id, paragraphs)``: how many paragraphs of each article match
+    ``text`` (duplicates included, as in ``Results.total``)."""
+    import numpy as np
     from whoosh import query as wq
 
     from searcher.query import compile_query
@@ -142,13 +144,22 @@ def matching_dates(index, text: str, since=None, until=None, article=None) -> li
             filters.append(wq.TermRange("date", since or "0000", (until or "9999") + "\uffff"))
         allowed = set(searcher.docs_for_query(wq.And(filters))) if filters else None
         docnums = _matching_docnums(searcher, compiled.query, allowed)
-        dates, articles = _columns(searcher)
-        return [(dates.get(d), articles.get(d, "")) for d in docnums]
+        if not len(docnums):
+            return []
+        columns = _columns(searcher)
+        articles, dates = columns.article_of[docnums], columns.date_of[docnums]
+        # One (article, date) pair per article: dates are an article's, so ~articles pairs.
+        pairs, counts = np.unique(np.stack([articles, dates]), axis=1, return_counts=True)
+        return [
+            (columns.dates[d] if d >= 0 else None, columns.articles[a] if a >= 0 else "", int(n))
+            for (a, d), n in zip(pairs.T.tolist(), counts.tolist())
+        ]
 
 
 def _matching_docnums(searcher, query, allowed: set | None):
-    """Every document the query matches, through the evaluator ``search`` uses (its
-    matches are the required part of a top-level AndMaybe; the rest only scores)."""
+    """Every document the query matches (a numpy array), through the evaluator ``search``
+    uses: its matches are the required part of a top-level AndMaybe; the rest only scores."""
+    import numpy as np
     from whoosh import query as wq
 
     from searcher.search import _evaluator
@@ -156,29 +167,57 @@ def _matching_docnums(searcher, query, allowed: set | None):
     evaluator = _evaluator(searcher)
     node = query.a if isinstance(query, wq.AndMaybe) else query
     if hasattr(evaluator, "dense"):  # searcher.dense.DenseEvaluator: 0.0 is no match
-        import numpy as np
-
-        docnums = np.flatnonzero(evaluator.dense(node)).tolist()
+        docnums = np.flatnonzero(evaluator.dense(node))
     else:
-        docnums = list(evaluator.table(node, allowed))
+        table = evaluator.table(node, allowed)
+        docnums = np.fromiter(table, dtype=np.int64, count=len(table))
     if allowed is not None:
-        docnums = [d for d in docnums if d in allowed]
+        docnums = docnums[np.isin(docnums, np.fromiter(allowed, dtype=np.int64, count=len(allowed)))]
     return docnums
 
 
-def _columns(searcher) -> tuple[dict[int, str], dict[int, str]]:
-    """Document number → date, and → article id, read once per searcher from the
-    postings of the ``date`` and ``article`` terms (no stored field is unpickled)."""
+@dataclass(frozen=True)
+class _Columns:
+    """Per document number, the index of its article id in ``articles`` and of its date in
+    ``dates`` (-1: none)."""
+
+    articles: list
+    article_of: object  # numpy int32 array
+    dates: list
+    date_of: object
+
+
+def _columns(searcher) -> _Columns:
+    """Document number → article and date, read once per searcher from the ``article``
+    and ``date`` terms (no stored field is read). A term whose postings fill its id range
+    (an article's paragraphs are written side by side) is assigned that range from its
+    term info alone; any other has its postings read."""
+    import numpy as np
+
     cached = getattr(searcher, "_searcher_trend_columns", None)
-    if cached is None:
-        reader = searcher.reader()
-        cached = tuple(
-            {
-                docnum: term.decode("utf-8")
-                for term in reader.lexicon(field)
-                for docnum in reader.postings(field, term.decode("utf-8")).all_ids()
-            }
-            for field in ("date", "article")
-        )
-        searcher._searcher_trend_columns = cached
+    if cached is not None:
+        return cached
+    n = searcher.doc_count_all()
+    subs = [(searcher, 0)] if searcher.is_atomic() else list(searcher.subsearchers)
+    built = {}
+    for field in ("article", "date"):
+        names: list[str] = []
+        numbers: dict[str, int] = {}
+        column = np.full(n, -1, dtype=np.int32)
+        for sub, offset in subs:
+            reader = sub.reader()
+            for btext, info in reader.iter_field(field):
+                name = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                number = numbers.setdefault(name, len(names))
+                if number == len(names):
+                    names.append(name)
+                low, high, df = info.min_id(), info.max_id(), info.doc_frequency()
+                if low is not None and high is not None and high - low + 1 == df:
+                    column[offset + low : offset + high + 1] = number
+                else:
+                    ids = np.fromiter(reader.postings(field, name).all_ids(), dtype=np.int64)
+                    column[offset + ids] = number
+        built[field] = (names, column)
+    cached = _Columns(built["article"][0], built["article"][1], built["date"][0], built["date"][1])
+    searcher._searcher_trend_columns = cached
     return cached

@@ -44,22 +44,22 @@ def test_following_crosses_years():
 
 
 def test_count_periods_fills_gaps_and_puts_undated_last():
-    matches = [
-        ("2023-11-02", "a"),
-        ("2023-11-20", "a"),
-        ("2024-02-01", "b"),
-        ("2023-11-05", "c"),
-        (None, "d"),
-        (None, "d"),
+    matches = [  # (date, article, matching paragraphs)
+        ("2023-11-02", "a", 1),
+        ("2023-11-20", "b", 1),
+        ("2024-02-01", "c", 1),
+        ("2023-11-05", "d", 1),
+        ("2023-11-02", "a", 2),  # the same article again
+        (None, "e", 2),
     ]
     assert count_periods(matches, "month") == [
-        Period("2023-11", 3, 2),
+        Period("2023-11", 5, 3),
         Period("2023-12", 0, 0),
         Period("2024-01", 0, 0),
         Period("2024-02", 1, 1),
         Period(None, 2, 1),
     ]
-    assert count_periods(matches, "year") == [Period("2023", 3, 2), Period("2024", 1, 1), Period(None, 2, 1)]
+    assert count_periods(matches, "year") == [Period("2023", 5, 3), Period("2024", 1, 1), Period(None, 2, 1)]
     assert count_periods([], "year") == []
 
 
