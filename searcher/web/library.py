@@ -23,7 +23,7 @@ from pathlib import Path
 
 from searcher.errors import SearcherError
 
-DEFAULT_POOL = 1  # searchers; see benchmarks/web.py for what a second one buys
+DEFAULT_POOL = 1  # searchers: a second bought nothing on 2 cores and cost ~85 MB (benchmarks/web.py)
 
 
 def default_pool() -> int:
