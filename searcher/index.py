@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Iterator
 from searcher.corpus import Corpus
 from searcher.engine import engine_exists, open_engine
 from searcher.engine.base import Engine, EngineStats, StoredArticle
-from searcher.errors import SearcherError
+from searcher.errors import ArticleNotFound, SearcherError
 from searcher.search import Results, highlight_spans, search
 
 Progress = Callable[[int, int], None]  # (articles done, articles to do)
@@ -213,7 +213,7 @@ class Index:
         """One indexed article, paragraphs in order; ``SearcherError`` if not indexed."""
         found = self.engine.snapshot().article(article_id)
         if found is None:
-            raise SearcherError(f"no article {article_id!r} in the index at {self.engine.location}")
+            raise ArticleNotFound(article_id, self.engine.location)
         return found
 
     def highlights(self, query: str, texts: Iterable[str]) -> list[tuple[tuple[int, int], ...]]:
@@ -222,6 +222,13 @@ class Index:
 
         compiled = compile_query(query, self.engine.snapshot())
         return [highlight_spans(text, compiled) for text in texts]
+
+    def trend(self, text: str, by: str = "month", since=None, until=None, article=None):
+        """Paragraphs and articles matching ``text`` per month or year: ``[Period]``
+        (``searcher.trend``)."""
+        from searcher.trend import trend
+
+        return trend(self.engine.snapshot(), text, by=by, since=since, until=until, article=article)
 
     def stats(self) -> EngineStats:
         return self.engine.stats()
