@@ -35,6 +35,10 @@ QUERIES = [
     "(cán bộ OR công chức) trách nhiệm",
     "(cán bộ OR -công chức) trách nhiệm",
     "((-nêu -gương)) trách nhiệm",
+    '"minh bạch, dân chủ"',
+    '"sợ trách nhiệm" OR "Kỳ 3: Lời thề"',
+    '"trach nhiem" "can bo"',
+    'title:"chấn chỉnh tình trạng"',
     'title:"bình thuận"',
     "title:xuất khẩu",
     "tại sao đội thủ của Panthers thua",
@@ -96,20 +100,23 @@ class Reference:
                     found[d] = 1.0 if weights is None else weights[k]
         return found
 
+    def norm(self, field: str, d: int) -> float:
+        if not self.source.normed(field):  # an id field: no lengths
+            return scoring.K1
+        length = self.source.length_table[self.source.length_bytes(field)[d]]
+        return scoring.length_norm(length, self.source.avg_length(field))
+
+    def idf(self, field: str, terms: list[str]) -> float:
+        n = self.source.field_count(field)  # the documents that have the field
+        return scoring.idf(min(sum(self.source.doc_frequency(field, t) for t in terms), n), n)
+
     def term_scores(self, field: str, terms: list[str]) -> dict[int, float]:
         tfs: dict[int, float] = {}
         for term in terms:
             for d, tf in self.postings(field, term).items():
                 tfs[d] = tfs.get(d, 0.0) + tf
-        n = self.source.size
-        df = min(sum(self.source.doc_frequency(field, t) for t in terms), n)
-        idf = scoring.idf(df, n)
-        lengths = self.source.length_bytes(field)
-        avg = self.source.avg_length(field) or 1
-        table = self.source.length_table
-        return {
-            d: scoring.bm25(tf, scoring.length_norm(table[lengths[d]], avg), idf) for d, tf in tfs.items()
-        }
+        idf = self.idf(field, terms)
+        return {d: scoring.bm25(tf, self.norm(field, d), idf) for d, tf in tfs.items()}
 
     def scores(self, node) -> dict[int, float]:
         if isinstance(node, Term):
@@ -118,14 +125,18 @@ class Reference:
             terms = self.source.expand_prefix(node.field, node.prefix + VARIANT_SEP)
             return {d: v * node.boost for d, v in self.term_scores(node.field, terms).items()} if terms else {}
         if isinstance(node, Phrase):
-            parts = [self.scores(Term(node.field, t)) for t in node.terms]
+            # One term whose frequency is the phrase's occurrences, IDF the sum of its terms'.
+            parts = [self.postings(node.field, t) for t in node.terms]
             docs = set.intersection(*(set(p) for p in parts))
             where = [self.source.positions(node.field, t, sorted(docs)) for t in node.terms]
+            idf = sum(self.idf(node.field, [t]) for t in node.terms)
             found = {}
             for d in docs:
-                starts = where[0].get(d, [])
-                if any(all(p + i in where[i].get(d, []) for i in range(1, len(where))) for p in starts):
-                    found[d] = sum(p[d] for p in parts) * node.boost
+                occurrences = sum(
+                    1 for p in where[0].get(d, []) if all(p + i in where[i].get(d, []) for i in range(1, len(where)))
+                )
+                if occurrences:
+                    found[d] = scoring.bm25(occurrences, self.norm(node.field, d), idf) * node.boost
             return found
         if isinstance(node, Not):
             gone = self.scores(node.child)
@@ -140,7 +151,8 @@ class Reference:
             excluded = set().union(*(self.scores(c.child) for c in negatives))
             docs = set.intersection(*(set(t) for t in positives)) if positives else set(self.live)
             docs -= excluded
-            found = {d: sum(t[d] for t in positives) + len(negatives) for d in docs}
+            # Exclusions only filter; with nothing else, every other document scores 1.0.
+            found = {d: sum(t[d] for t in positives) if positives else 1.0 for d in docs}
         elif isinstance(node, Or):
             for t in children:
                 for d, v in t.items():

@@ -16,9 +16,16 @@ match; a match always scores above 0) for large ones, where whole-array operatio
 a Python operation per posting. Both give the same scores, order and totals.
 
 The evaluator reads postings through a ``PostingSource`` (the embedded engine's reader
-provides one): global document numbers, frequencies, positions, one quantized length
-byte per document and field. Tables of common terms are kept (LRU) for the next queries
-of the same source, which a ``--batch`` reuses.
+provides one): global document numbers, frequencies, positions, one norm byte per
+document and field. Tables of common terms are kept (LRU) for the next queries of the
+same source, which a ``--batch`` reuses.
+
+A phrase scores as one term (``scoring``): its frequency in a paragraph is the number of
+times it occurs there. Over the paragraph's syllables (``syl``, ``fold``) the phrase's
+candidates and, for two syllables, its frequencies come from the bigram field (every
+pair of adjacent syllables is a bigram term): a two-syllable phrase reads one short
+posting list, and a longer one checks positions only in the paragraphs holding all its
+bigrams.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from typing import Iterable, Iterator, Protocol, Sequence
 
 from searcher.engine import scoring
 from searcher.engine.nodes import And, AndMaybe, Not, Nothing, Or, Phrase, Quorum, Term, Variants
+from searcher.engine.schema import phrase_pairs
 from searcher.text import VARIANT_SEP
 
 DENSE_MIN_DOCS = 50_000  # from this many documents, dense (numpy) tables
@@ -49,10 +57,12 @@ class PostingSource(Protocol):
 
     size: int  # document numbers are 0 .. size-1, deleted ones included
     deleted: frozenset  # deleted document numbers
-    length_table: Sequence[float]  # the length each of the 256 length bytes stands for
+    length_table: Sequence[float]  # the length each of the 256 norm bytes stands for
 
     def doc_frequency(self, field: str, term: str) -> int: ...
     def expand_prefix(self, field: str, prefix: str) -> list[str]: ...
+    def normed(self, field: str) -> bool: ...  # whether the field keeps lengths
+    def field_count(self, field: str) -> int: ...  # documents that have the field
     def avg_length(self, field: str) -> float: ...
     def length_bytes(self, field: str) -> bytes: ...
     def term_bound(self, field: str, term: str) -> tuple[float, float] | None: ...
@@ -145,7 +155,7 @@ class Evaluator:
         if isinstance(node, Variants):
             return self._bound(node.field, self._variants(node), node.boost)
         if isinstance(node, Phrase):
-            return sum(self._bound(node.field, [t], 1.0) for t in node.terms) * node.boost
+            return math.inf
         if isinstance(node, (And, Or)):
             if any(isinstance(child, Not) for child in node.children):
                 return math.inf
@@ -158,12 +168,15 @@ class Evaluator:
         return self.params.get(field, (scoring.K1, scoring.B))
 
     def norms(self, field: str) -> list[float]:
-        """BM25's length normalisation, by length byte."""
+        """BM25's length normalisation, by norm byte (a field without lengths: k1)."""
         found = self._norms.get(field)
         if found is None:
             k1, b = self.k1_b(field)
-            avg = self.source.avg_length(field) or 1
-            found = [scoring.length_norm(length, avg, k1, b) for length in self.source.length_table]
+            if self.source.normed(field):
+                avg = self.source.avg_length(field) or 1
+                found = [scoring.length_norm(length, avg, k1, b) for length in self.source.length_table]
+            else:
+                found = [k1] * 256
             self._norms[field] = found
         return found
 
@@ -177,7 +190,7 @@ class Evaluator:
         """Document frequency and IDF of ``terms`` taken as one term (their document
         frequencies added, capped at the number of documents: a paragraph holding two
         variants counts twice, and past the cap the IDF would turn negative)."""
-        size = self.source.size
+        size = self.source.field_count(field)
         df = sum(self.source.doc_frequency(field, t) for t in terms)
         return df, scoring.idf(min(df, size), size)
 
@@ -185,16 +198,17 @@ class Evaluator:
         max_tf, min_length = 0.0, math.inf
         for term in terms:
             found = self.source.term_bound(field, term)
-            if found is None:
-                continue
-            max_tf += found[0]  # variants: a document's frequencies add up
-            min_length = min(min_length, found[1])
+            if found is not None:
+                max_tf += found[0]  # variants: a document's frequencies add up
+                min_length = min(min_length, found[1])
         if not max_tf:
             return 0.0
         k1, b = self.k1_b(field)
+        if not self.source.normed(field):
+            b = 0.0  # no lengths: the norm is k1
         _, term_idf = self.term_idf(field, terms)
         avg = self.source.avg_length(field) or 1
-        return scoring.bm25_bound(max_tf, min_length or 1, avg, term_idf, k1, b) * boost * (1 + 1e-9)
+        return scoring.bm25_bound(max_tf, min_length, avg, term_idf, k1, b) * boost * (1 + 1e-9)
 
     def _leaf(self, node, restrict):
         terms = self._terms_of(node)
@@ -205,14 +219,72 @@ class Evaluator:
         return ops.scale(table, node.boost) if node.boost != 1.0 else table
 
     def _phrase(self, node: Phrase, restrict):
+        """A phrase as one term: Lucene's PhraseQuery (frequency = occurrences, IDF = the
+        sum of its terms' IDFs)."""
         ops = self.tables
-        candidates = self._and(tuple(Term(node.field, t) for t in node.terms), restrict)
-        docs = sorted(ops.doc_list(candidates))
-        if not docs:
-            return candidates
-        where = [self.source.positions(node.field, term, docs) for term in node.terms]
-        keep = [d for d in docs if _consecutive([w.get(d, ()) for w in where])]
-        return ops.restrict(candidates, ops.allowed(keep))
+        n = self.source.field_count(node.field)
+        dfs = [self.source.doc_frequency(node.field, t) for t in node.terms]
+        if not all(dfs):
+            return ops.empty()
+        phrase_idf = sum(scoring.idf(min(df, n), n) for df in dfs)
+        freqs = self._phrase_freqs(node, restrict)
+        return ops.from_frequencies(node.field, freqs, phrase_idf)
+
+    def _docs(self, field: str, terms: list[str], restrict) -> set[int]:
+        """The live documents holding any of ``terms`` (among ``restrict``: docs value)."""
+        wanted = None if restrict is None else sorted(self.tables.doc_list_of(restrict))
+        found: set[int] = set()
+        for term in terms:
+            for ids, _ in self.source.blocks(field, term, wanted):
+                found.update(ids)
+        found -= self.source.deleted
+        if wanted is not None:
+            found &= set(wanted)
+        return found
+
+    def _phrase_freqs(self, node: Phrase, restrict) -> dict[int, int]:
+        """Document → how many times the phrase occurs in it (documents where it does)."""
+        pairs = phrase_pairs(node.field, node.terms)
+        if pairs is not None:
+            field, prefixes = pairs
+            pair_terms = [self.source.expand_prefix(field, p) if is_prefix else [p] for p, is_prefix in prefixes]
+            if len(node.terms) == 2:
+                # Every pair of adjacent syllables is a bigram: its frequency is the phrase's.
+                wanted = None if restrict is None else sorted(self.tables.doc_list_of(restrict))
+                freqs: dict[int, int] = {}
+                for term in pair_terms[0]:
+                    for ids, weights in self.source.blocks(field, term, wanted):
+                        for k, d in enumerate(ids):
+                            freqs[d] = freqs.get(d, 0) + (1 if weights is None else int(weights[k]))
+                keep = set(freqs) - self.source.deleted
+                if wanted is not None:
+                    keep &= set(wanted)
+                return {d: freqs[d] for d in keep}
+            order = sorted(range(len(pair_terms)), key=lambda k: sum(self.source.doc_frequency(field, t) for t in pair_terms[k]))
+            candidates = restrict
+            docs: set[int] = set()
+            for k in order:
+                docs = self._docs(field, pair_terms[k], candidates)
+                if not docs:
+                    return {}
+                candidates = self.tables.allowed(sorted(docs))
+        else:
+            order = sorted(range(len(node.terms)), key=lambda k: self.source.doc_frequency(node.field, node.terms[k]))
+            candidates = restrict
+            docs = set()
+            for k in order:
+                docs = self._docs(node.field, [node.terms[k]], candidates)
+                if not docs:
+                    return {}
+                candidates = self.tables.allowed(sorted(docs))
+        ordered = sorted(docs)
+        where = [self.source.positions(node.field, term, ordered) for term in node.terms]
+        freqs = {}
+        for d in ordered:
+            count = _occurrences([w.get(d, ()) for w in where])
+            if count:
+                freqs[d] = count
+        return freqs
 
     # -- combinations ------------------------------------------------------------------
 
@@ -221,10 +293,8 @@ class Evaluator:
         positive = [c for c in children if not isinstance(c, Not)]
         negative = [c.child for c in children if isinstance(c, Not)]
         if not positive:
-            # Only exclusions: every other document, 1.0 per exclusion (as a lone Not).
-            if not negative:
-                return ops.empty()
-            return ops.scale(ops.inverse(self.table(Or(tuple(negative)), None)), float(len(negative)))
+            # Only exclusions: every other document, with score 1.0 (as a lone Not).
+            return ops.inverse(self.table(Or(tuple(negative)), None)) if negative else ops.empty()
         order = sorted(range(len(positive)), key=lambda k: self._estimate(positive[k]))
         tables: list = [None] * len(positive)
         keys = restrict
@@ -239,10 +309,6 @@ class Evaluator:
             if not ops.size(result):
                 break
             result = ops.exclude(result, self.table(q, ops.docs(result)))
-        if negative:
-            # Whoosh's InverseMatcher gave 1.0 to every document a Not lets through,
-            # which the first engine's scores kept: so do these.
-            result = ops.add_constant(result, float(len(negative)))
         return result
 
     def _estimate(self, node) -> int:
@@ -252,6 +318,13 @@ class Evaluator:
         if isinstance(node, Variants):
             return min(self.term_idf(node.field, self._variants(node))[0], self.source.size)
         if isinstance(node, Phrase):
+            pairs = phrase_pairs(node.field, node.terms)
+            if pairs is not None:
+                field, prefixes = pairs
+                return min(
+                    sum(self.source.doc_frequency(field, t) for t in (self.source.expand_prefix(field, p) if is_prefix else [p]))
+                    for p, is_prefix in prefixes
+                )
             return min((self.source.doc_frequency(node.field, t) for t in node.terms), default=0)
         if isinstance(node, And):
             return min((self._estimate(c) for c in node.children if not isinstance(c, Not)), default=0)
@@ -262,10 +335,10 @@ class Evaluator:
         return 0
 
 
-def _consecutive(positions: list) -> bool:
-    """Whether a position ``p`` exists with ``p + i`` in ``positions[i]`` for every i."""
+def _occurrences(positions: list) -> int:
+    """How many positions ``p`` have ``p + i`` in ``positions[i]`` for every i."""
     first, rest = positions[0], [set(p) for p in positions[1:]]
-    return any(all(p + i in others for i, others in enumerate(rest, start=1)) for p in first)
+    return sum(1 for p in first if all(p + i in others for i, others in enumerate(rest, start=1)))
 
 
 # -- dict tables -------------------------------------------------------------------------
@@ -292,6 +365,16 @@ class DictTables:
     def doc_list(self, table: dict):
         return table.keys()
 
+    def doc_list_of(self, docs: set):
+        return docs
+
+    def from_frequencies(self, field: str, freqs: dict[int, int], term_idf: float) -> dict:
+        """The BM25 scores of documents with these frequencies of one term (or phrase)."""
+        lengths = self.source.length_bytes(field)
+        norms = self.ev.norms(field)
+        k1 = self.ev.k1_b(field)[0]
+        return {d: scoring.bm25(tf, norms[lengths[d]], term_idf, k1) for d, tf in freqs.items()}
+
     def allowed(self, docs: Iterable[int]) -> set:
         return set(docs)
 
@@ -304,9 +387,6 @@ class DictTables:
 
     def scale(self, table: dict, factor: float) -> dict:
         return {d: s * factor for d, s in table.items()}
-
-    def add_constant(self, table: dict, value: float) -> dict:
-        return {d: s + value for d, s in table.items()}
 
     def add_all(self, tables: list[dict]) -> dict:
         tables = [t for t in tables if t]
@@ -462,6 +542,31 @@ class DenseTables:
     def doc_list(self, table):
         return self.np.flatnonzero(table).tolist()
 
+    def doc_list_of(self, docs):
+        return docs.tolist()
+
+    def from_frequencies(self, field: str, freqs: dict[int, int], term_idf: float):
+        np = self.np
+        dense = np.zeros(self.n)
+        if freqs:
+            ids = np.fromiter(freqs.keys(), dtype=np.int64, count=len(freqs))
+            tfs = np.fromiter(freqs.values(), dtype=np.float64, count=len(freqs))
+            norms = self._norms_of(field)
+            dense[ids] = scoring.bm25(tfs, norms[self._lengths_of(field)[ids]], term_idf, self.ev.k1_b(field)[0])
+        return dense
+
+    def _lengths_of(self, field: str):
+        lengths = self._lengths.get(field)
+        if lengths is None:
+            lengths = self._lengths[field] = self.np.frombuffer(self.source.length_bytes(field), dtype=self.np.uint8)
+        return lengths
+
+    def _norms_of(self, field: str):
+        norms = self._norm_arrays.get(field)
+        if norms is None:
+            norms = self._norm_arrays[field] = self.np.array(self.ev.norms(field))
+        return norms
+
     def allowed(self, docs: Iterable[int]):
         np = self.np
         docs = list(docs)
@@ -476,9 +581,6 @@ class DenseTables:
 
     def scale(self, table, factor: float):
         return table * factor
-
-    def add_constant(self, table, value: float):
-        return self.np.where(table > 0.0, table + value, 0.0)
 
     def add_all(self, tables: list):
         total = self.np.zeros(self.n)
@@ -576,12 +678,8 @@ class DenseTables:
     def _read(self, field: str, terms: list[str], term_idf: float):
         """All postings of ``terms`` (as one term), scored: (docnums, scores) arrays."""
         np = self.np
-        lengths = self._lengths.get(field)
-        if lengths is None:
-            lengths = self._lengths[field] = np.frombuffer(self.source.length_bytes(field), dtype=np.uint8)
-        norms = self._norm_arrays.get(field)
-        if norms is None:
-            norms = self._norm_arrays[field] = np.array(self.ev.norms(field))
+        lengths = self._lengths_of(field)
+        norms = self._norms_of(field)
         parts = [self.source.arrays(field, term) for term in terms]
         parts = [p for p in parts if len(p[0])]
         if not parts:

@@ -25,11 +25,13 @@ from collections import Counter
 from dataclasses import dataclass
 
 from searcher.analysis import Analysis, analyze
-from searcher.text import variant_term
+from searcher.text import VARIANT_SEP, fold_accents, variant_term
 
 # Bump whenever the schema or the analysis changes what an index holds: an index built by
 # another version is refused with a message to rebuild, never read wrongly.
-SCHEMA_VERSION = 3
+# 4: positions and bigrams continue across punctuation; field lengths kept as Lucene's
+#    one-byte norms.
+SCHEMA_VERSION = 4
 
 ARTICLE = "article"
 VERSION = "version"
@@ -69,6 +71,19 @@ ANALYZED = {
 }
 
 
+def phrase_pairs(field: str, terms) -> tuple[str, list[tuple[str, bool]]] | None:
+    """Where the adjacent pairs of a phrase over ``field`` are indexed as terms:
+    ``(bigram field, [(term or prefix, is a prefix)])``, or ``None`` for a field without
+    bigrams. Every pair of adjacent syllables is a bigram, so a phrase occurs only where
+    its bigrams do, and a two-syllable phrase occurs as often as its bigram: the canonical
+    ``syl`` pairs are keyed terms, the folded ``fold`` pairs every variant under a prefix."""
+    if field == SYL:
+        return BIGRAM, [(variant_term(f"{fold_accents(a)}_{fold_accents(b)}", f"{a}_{b}"), False) for a, b in zip(terms, terms[1:])]
+    if field == FOLD:
+        return BIGRAM, [(f"{a}_{b}{VARIANT_SEP}", True) for a, b in zip(terms, terms[1:])]
+    return None
+
+
 def unit_terms(spec: FieldSpec, units) -> list[str]:
     """The term of each unit, as ``spec`` indexes it."""
     if spec.keyed:
@@ -83,9 +98,8 @@ def field_postings(spec: FieldSpec, analysis: Analysis) -> dict[str, list[int]] 
     terms = unit_terms(spec, units)
     if not spec.positions:
         return Counter(terms)
-    places = analysis.positions if spec.unit == "syllables" else range(len(units))
     found: dict[str, list[int]] = {}
-    for term, pos in zip(terms, places):
+    for pos, term in enumerate(terms):
         poses = found.get(term)
         if poses is None:
             found[term] = [pos]
