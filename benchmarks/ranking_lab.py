@@ -1,8 +1,8 @@
 """Ranking research: a fast ranker of our own over searcher's analysis, to try rankings
 before the engine implements them. A research tool, not a benchmark of the engine.
 
-    python benchmarks/ranking_lab.py report      # every experiment of the report, dev and test
-    python benchmarks/ranking_lab.py fit         # coordinate ascent + 5-fold CV on dev
+    python benchmarks/ranking_lab.py report      # the recipe and its ablations, dev and test
+    python benchmarks/ranking_lab.py fit         # how RECIPE was found: coordinate ascent + 5-fold CV on dev
     python benchmarks/ranking_lab.py misses      # error analysis of the recipe's dev misses
 
 Documents and queries are analyzed once with ``searcher.analysis.analyze`` (canonical and
@@ -39,14 +39,11 @@ from __future__ import annotations
 import argparse
 import copy
 import hashlib
-import itertools
-import json
 import math
 import pickle
-import random
 import sys
 import time
-from dataclasses import dataclass, field, replace, asdict
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -214,6 +211,7 @@ class QueryConfig:
     dedupe: bool = False  # a term repeated in the query counts once
     window: int = 5  # proximity window (positions)
     prox_canonical: bool = False  # proximity over canonical syllables for accented queries
+    prox_idf: bool = False  # a pair adds min(idf) / d² (not 1 / d²) and terms weigh 1 (not min(1, idf))
 
 
 @dataclass(frozen=True)
@@ -307,6 +305,7 @@ class Prepared:
     prox_acc: np.ndarray
     prox_idf: np.ndarray
     by_role: dict = field(default_factory=dict)  # role index → slice of the postings
+    key: tuple = ()
 
 
 class Lab:
@@ -441,6 +440,7 @@ class Lab:
             cat(docs, np.int32), cat(tf, np.float32), cat(idf, np.float32), cat(role, np.int8), cat(fld, np.int8),
             known, len(match), keyword, text_count, any_count, pd, pa, pi,
         )
+        p.key = key
         start = 0
         for r_i in range(len(ROLES)):
             size = int((p.role == r_i).sum())
@@ -481,6 +481,8 @@ class Lab:
             if not ok.any():
                 continue
             c = 1.0 / dist[ok].astype(np.float64) ** 2
+            if qc.prox_idf:
+                c = c * np.minimum(fx.idf[tids[t[i[ok]]]], fx.idf[tids[t[j[ok]]]])
             for side in (i[ok], j[ok]):
                 keys.append(d[side].astype(np.int64) * len(local) + t[side])
                 vals.append(c)
@@ -491,7 +493,7 @@ class Lab:
         acc = np.bincount(inv, weights=vals_a)
         docs = (uniq // len(local)).astype(np.int32)
         term = (uniq % len(local)).astype(np.int32)
-        idf = np.minimum(1.0, fx.idf[tids[term]]).astype(np.float32)
+        idf = (np.ones(len(term)) if qc.prox_idf else np.minimum(1.0, fx.idf[tids[term]])).astype(np.float32)
         return docs, acc.astype(np.float32), idf
 
     # -- scoring
@@ -506,12 +508,13 @@ class Lab:
             untitled = task in T.UNTITLED_TASKS
             ix = self.index[untitled]
             prepared = [self.prepare(q.id, variant, untitled, qc) for q in qs]
-            same = (task, tuple(id(p) for p in prepared))  # e.g. tone swapped: analyzed alike
+            same = (task, qc, tuple(p.key for p in prepared))  # e.g. tone swapped: analyzed alike
             if same in self._cells:
                 found = copy.copy(self._cells[same])  # shares the score matrices
                 found.variant = variant
             else:
                 found = self._cells[same] = Cell(task, variant, list(qs), prepared, ix)
+            found.qc = qc
             found.floor = np.array([T.query_metrics(self.floor[(q.id, variant)], q.relevant) for q in qs]).reshape(-1, len(T.METRICS))
             self._cells[key] = found
         return found
@@ -526,6 +529,11 @@ class Lab:
 
     def cells(self, tasks: Iterable[str] = T.TASKS) -> list[tuple[str, str]]:
         return [(t, v) for t, v in T.cells() if t in tasks]
+
+    def forget(self, qc: QueryConfig) -> None:
+        """Drop what was gathered for ``qc`` (its postings and score matrices)."""
+        self._prepared = {k: v for k, v in self._prepared.items() if k[3] != qc}
+        self._cells = {k: v for k, v in self._cells.items() if v.qc != qc}
 
 
 class Cell:
@@ -806,20 +814,165 @@ def folds(queries: Sequence[T.Query], k: int = 5) -> list[set[str]]:
     return out
 
 
-def cross_validate(lab: Lab, qc: QueryConfig, start: Params, k: int = 5, grid=GRID, log=None) -> tuple[float, list[Params]]:
+def cross_validate(lab: Lab, qc: QueryConfig, start: Params, k: int = 5, grid=GRID, log=None, rounds: int = 2) -> tuple[float, list[Params]]:
     """Mean held-out objective of fitting on k-1 folds of dev, and the parameters of each fit."""
     dev = [q for q in lab.collection.queries if q.split == "dev"]
     parts = folds(dev, k)
     scores, fitted = [], []
     for i in range(k):
         train = set().union(*(p for j, p in enumerate(parts) if j != i))
-        params, _ = fit(lab, qc, start, train, grid)
+        params, _ = fit(lab, qc, start, train, grid, rounds=rounds)
         held = objective(lab.evaluate(qc, params, "dev"), parts[i])[0]
         scores.append(held)
         fitted.append(params)
         if log:
             log(f"fold {i}: held-out {held:.4f}; {params.brief()}")
     return sum(scores) / k, fitted
+
+
+# -- the recipe and its ablations -----------------------------------------------------------
+
+# Query analysis of the recipe (chosen on dev, see the report) and the starting point of
+# its fit; RECIPE is what ``fit`` found on the whole dev split from there.
+RECIPE_QC = QueryConfig(words="pyvi", bigrams="across", qwords="drop", dedupe=True)
+START = Params(
+    w=(("syl", 1.0), ("fsyl", 0.35), ("word", 1.0), ("big", 1.0), ("tsyl", 1.0), ("tword", 0.0), ("tbig", 0.5)),
+    k1=(("syl", 0.6), ("word", 1.2), ("big", 1.2), ("title", 1.2), ("prox", 1.2)),
+    rule="tiered",
+    short=99,
+)
+# What ``ranking_lab.py fit`` found from START on the whole dev split (score 1.0072; its
+# 5-fold cross-validation held out 1.0044, folds 0.9998-1.0085).
+RECIPE = Params(
+    w=(("syl", 1.0), ("fsyl", 0.5), ("word", 0.5), ("big", 1.0), ("tsyl", 0.1), ("tword", 0.0), ("tbig", 0.5)),
+    k1=(("syl", 0.6), ("word", 0.9), ("big", 0.6), ("title", 1.2), ("prox", 1.2)),
+    b=(("syl", 0.5), ("word", 0.75), ("big", 0.9), ("title", 0.75), ("prox", 0.75)),
+    rule="tiered",
+    short=99,
+)
+FIT_GRID = dict(GRID)
+FIT_GRID[("short", None)] = (5, 8, 99)
+
+# The engine as it ranks today, modelled here (searcher/query.py, ranking.py): words from the
+# index vocabulary, bigrams not across punctuation, weights 1 / 0.35 / 0.6 / 0.6 / 0.3,
+# K1 0.9, B 0.75, AND up to 5 syllables, else a 30 % quorum (text only; the title is
+# optional evidence). Whoosh's quantized lengths are not modelled.
+ENGINE_QC = QueryConfig(words="vocab", bigrams="within", qwords="drop_syl", dedupe=True)
+ENGINE = Params(
+    w=(("syl", 1.0), ("fsyl", 0.35), ("word", 0.6), ("big", 0.6), ("tsyl", 0.3), ("tword", 0.0), ("tbig", 0.0)),
+    k1=(("syl", 0.9), ("word", 0.9), ("big", 0.9), ("title", 0.9), ("prox", 0.9)),
+    rule="engine",
+    short=5,
+)
+
+
+def ablations(recipe: Params, qc: QueryConfig) -> dict[str, tuple[QueryConfig, Params]]:
+    """The recipe with one part changed at a time (not refitted)."""
+    r = recipe
+    out = {
+        "recipe": (qc, r),
+        "rule: OR (no tier)": (qc, replace(r, rule="or")),
+        "rule: tier only ≤ 5 syllables": (qc, replace(r, rule="tiered", short=5)),
+        "rule: tier on the text only (title not counted)": (qc, replace(r, rule="tiered_text")),
+        "rule: AND when it finds something, else OR": (qc, replace(r, rule="and_relax", short=5)),
+        "rule: engine's (AND ≤ 5 of the text, else 30 % quorum)": (qc, replace(r, rule="engine", short=5)),
+        "rule: engine's, the title counting for AND": (qc, replace(r, rule="engine_title", short=5)),
+        "rule: 30 % quorum for every query": (qc, replace(r, rule="quorum")),
+        "no title evidence": (qc, r.set("w", "tsyl", 0.0).set("w", "tbig", 0.0).set("w", "tword", 0.0)),
+        "no words": (qc, r.set("w", "word", 0.0)),
+        "words: index vocabulary n-grams (no CRF)": (replace(qc, words="vocab"), r),
+        "words: longest match in the index vocabulary": (replace(qc, words="greedy"), r),
+        "no bigrams": (qc, r.set("w", "big", 0.0).set("w", "tbig", 0.0)),
+        "bigrams stop at punctuation": (replace(qc, bigrams="within"), r),
+        "no folded (any-accent) evidence for accented queries": (qc, r.set("w", "fsyl", 0.0)),
+        "no proximity": (qc, replace(r, prox=0.0)),
+        "proximity BM25TP, weight 1": (qc, replace(r, prox=1.0)),
+        "proximity, idf-weighted pairs, weight 0.3": (replace(qc, prox_idf=True), replace(r, prox=0.3)),
+        "question words kept": (replace(qc, qwords="keep"), r),
+        "question words out of the syllables only": (replace(qc, qwords="drop_syl"), r),
+        "repeated query terms count each time": (replace(qc, dedupe=False), r),
+        "BM25 k1 1.2 b 0.75 everywhere": (qc, replace(r, k1=tuple((g, 1.2) for g in GROUPS), b=tuple((g, 0.75) for g in GROUPS))),
+        "BM25 k1 0.9 b 0.75 everywhere (the engine's)": (qc, replace(r, k1=tuple((g, 0.9) for g in GROUPS), b=tuple((g, 0.75) for g in GROUPS))),
+        "engine today, modelled": (ENGINE_QC, ENGINE),
+    }
+    return out
+
+
+def fit_recipe(lab: Lab) -> None:
+    """Fit from START on the whole dev split, then 5-fold cross-validation of that fit."""
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    qc = RECIPE_QC
+    recipe, score = fit(lab, qc, START, None, FIT_GRID, log=log)
+    print(f"## fitted on dev (score {score:.4f})\n\n{recipe.brief()}\n{qc}\n")
+    held, fitted = cross_validate(lab, qc, START, 5, FIT_GRID, log=log)
+    print(f"## 5-fold cross-validation on dev: held-out score {held:.4f} (floor 1)\n")
+    for i, p in enumerate(fitted):
+        print(f"- fold {i}: {p.brief()}")
+
+
+def report(lab: Lab) -> None:
+    """RECIPE and its ablations beside the floor, dev and test."""
+    qc = RECIPE_QC
+    print(f"## recipe\n\n{RECIPE.brief()}\n{qc}\n")
+    variants = ablations(RECIPE, qc)
+    for split in T.SPLITS:
+        res = {}
+        for name, (q, p) in variants.items():
+            print(f"({split}: {name})", file=sys.stderr, flush=True)
+            res[name] = lab.evaluate(q, p, split)
+            if q != qc:
+                lab.forget(q)  # memory: every configuration holds every posting of its queries
+        print(f"## {split}: primary metric per cell (nDCG@10 for title/topic, MRR@10 elsewhere)\n")
+        print(table(res))
+        print()
+        print(f"### {split}: the recipe and the floor, every metric\n")
+        print("| task | variant | n | " + " | ".join(f"{k} recipe | floor" for k in T.METRICS) + " |")
+        print("|---|---|--:|" + "--:|--:|" * len(T.METRICS))
+        for c in res["recipe"]:
+            mr, mf, n = means({c: res["recipe"][c]})[c]
+            print(f"| {c[0]} | {c[1]} | {n} | " + " | ".join(f"{mr[k]:.3f} | {mf[k]:.3f}" for k in T.METRICS) + " |")
+        print(flush=True)
+        lab.forget(qc)
+
+
+def misses(lab: Lab, recipe: Params, qc: QueryConfig, limit: int = 60) -> None:
+    """The recipe's dev question misses (answer not first), classified."""
+    docs = lab.collection.by_id()
+    c = lab.cell("question", "as written", "dev", qc)
+    runs = c.run(recipe)
+    kinds: dict[str, int] = {}
+    shown = 0
+    for q, run in zip(c.queries, runs):
+        rel = next(iter(q.relevant))
+        if run and run[0] == rel:
+            continue
+        a = lab.analyzed[(q.id, "as written")]
+        asked = question_positions(a.sc)
+        content = {s for i, s in enumerate(a.sc) if i not in asked}
+        body = set(lab.analyses(docs[rel].text).sc) | set(lab.analyses(docs[rel].title).sc)
+        overlap = len(content & body) / max(len(content), 1)
+        top = docs[run[0]] if run else None
+        if top is None:
+            kind = "no hit"
+        elif top.article == docs[rel].article:
+            kind = "sibling paragraph of the same article"
+        elif top.source != "xquad":
+            kind = "an unrelated news paragraph (common words)"
+        else:
+            kind = "a paragraph of another article"
+        if overlap < 0.5:
+            kind += ", low overlap (paraphrase)"
+        kinds[kind] = kinds.get(kind, 0) + 1
+        if shown < limit:
+            shown += 1
+            rank = run.index(rel) + 1 if rel in run else None
+            print(f"- [{kind}; rank {rank}; overlap {overlap:.2f}] {q.text}")
+            print(f"  - answer: {docs[rel].text[:160]}…")
+            if top is not None:
+                print(f"  - first: ({top.title}) {top.text[:160]}…")
+    print()
+    for k, n in sorted(kinds.items(), key=lambda x: -x[1]):
+        print(f"- {k}: {n}")
 
 
 def main() -> None:
@@ -829,6 +982,12 @@ def main() -> None:
     lab = Lab()
     if args.what == "floor":
         print(table({"default": lab.evaluate(QueryConfig(), Params(), "dev")}))
+    elif args.what == "report":
+        report(lab)
+    elif args.what == "fit":
+        fit_recipe(lab)
+    elif args.what == "misses":
+        misses(lab, RECIPE, RECIPE_QC)
 
 
 if __name__ == "__main__":
