@@ -4,10 +4,11 @@ posting lists, to the exact top hits and the exact number of matches.
 Evaluation is term at a time: each term's postings are read in bulk and scored with BM25
 (``searcher.engine.scoring``) into a *score table*, and the nodes combine tables (And
 intersects, Or and Quorum add, Not subtracts, AndMaybe adds where the required part
-matched). Every match of the required part is scored, so the total is exact (the size of
-its table) and no pruning can drop a document that belongs in the top n; only the
-optional evidence of an ``AndMaybe`` is skipped for documents that cannot reach the top n
-whatever it adds (MaxScore, from each term's largest possible weight).
+matched). Every match is scored, so the total is exact (the size of its table) and no pruning can
+drop a document that belongs in the top n. (Skipping the optional evidence of documents
+that cannot reach the top, MaxScore, is gone with the fitted ranking: plain words are
+all optional evidence of an OR, and the first tier of a keyword query can hold any
+score.)
 
 One tree walk, two kinds of table behind one small interface (``DictTables``,
 ``DenseTables``): a ``{docnum: score}`` dict for small indexes, where importing numpy
@@ -31,13 +32,12 @@ bigrams.
 from __future__ import annotations
 
 import heapq
-import math
 from collections import OrderedDict
 from typing import Iterable, Iterator, Protocol, Sequence
 
 from searcher.engine import scoring
-from searcher.engine.nodes import And, AndMaybe, Not, Nothing, Or, Phrase, Quorum, Term, Variants
-from searcher.engine.schema import phrase_pairs
+from searcher.engine.nodes import And, AndMaybe, Not, Nothing, Or, Phrase, Quorum, Term, Tiered, Variants
+from searcher.engine.schema import BM25_PARAMS, phrase_pairs
 from searcher.text import VARIANT_SEP
 
 DENSE_MIN_DOCS = 50_000  # from this many documents, dense (numpy) tables
@@ -65,7 +65,6 @@ class PostingSource(Protocol):
     def field_count(self, field: str) -> int: ...  # documents that have the field
     def avg_length(self, field: str) -> float: ...
     def length_bytes(self, field: str) -> bytes: ...
-    def term_bound(self, field: str, term: str) -> tuple[float, float] | None: ...
     def blocks(self, field: str, term: str, wanted: list[int] | None = None) -> Iterator[tuple[list, Sequence | None]]: ...
     def arrays(self, field: str, term: str): ...
     def positions(self, field: str, term: str, docs: list[int]) -> dict[int, list[int]]: ...
@@ -76,7 +75,7 @@ class Evaluator:
 
     def __init__(self, source: PostingSource, params: dict[str, tuple[float, float]] | None = None, dense: bool | None = None):
         self.source = source
-        self.params = params or {}  # field -> (k1, b); default scoring.K1, scoring.B
+        self.params = BM25_PARAMS if params is None else params  # field -> (k1, b); else scoring.K1, B
         if dense is None:
             dense = source.size >= DENSE_MIN_DOCS
         self.tables: DictTables | DenseTables = DenseTables(self) if dense else DictTables(self)
@@ -84,41 +83,41 @@ class Evaluator:
 
     # -- public ------------------------------------------------------------------------
 
-    def top(self, node, limit: int, allowed=None) -> tuple[list[tuple[int, float]], int]:
-        """The ``limit`` best ``(docnum, score)`` pairs (score descending, then docnum)
-        and the number of matching documents. ``allowed`` (from ``tables.allowed``),
-        if given, restricts the matches."""
+    def top(self, node, limit: int, allowed=None) -> tuple[list[tuple[int, float]], int, int | None]:
+        """The ``limit`` best ``(docnum, score)`` pairs (score descending, then docnum; a
+        ``Tiered`` query's first tier before the rest), the number of matching documents,
+        and of those in the first tier (``None`` if the query is not tiered). ``allowed``
+        (from ``tables.allowed``), if given, restricts the matches."""
         ops = self.tables
-        if isinstance(node, AndMaybe) and node.boost == 1.0:
-            required = ops.restrict(self.table(node.required, allowed), allowed)
-            total = ops.size(required)
-            candidates = required
-            if total > limit:
-                # MaxScore: the optional part adds at most ``bound`` to a document, and
-                # the ``limit`` best by the required part alone score at least ``floor``
-                # in the end; a document below ``floor - bound`` cannot reach the top.
-                bound = self.bound(node.optional)
-                floor = ops.kth_largest(required, limit)
-                if bound < floor:
-                    candidates = ops.at_least(required, floor - bound)
-            table = ops.add_where(candidates, self.table(node.optional, ops.docs(candidates)))
-            return ops.best(table, limit), total
+        if isinstance(node, Tiered):
+            table = ops.restrict(self.table(node.query, allowed), allowed)
+            first = ops.restrict(self.table(node.first, ops.docs(table)), ops.docs(table))
+            head = ops.best(ops.restrict(table, ops.docs(first)), limit)
+            if len(head) < limit:
+                head += ops.best(ops.exclude(table, first), limit - len(head))
+            return head, ops.size(table), ops.size(first)
         table = ops.restrict(self.table(node, allowed), allowed)
-        return ops.best(table, limit), ops.size(table)
+        return ops.best(table, limit), ops.size(table), None
+
+    def _matching(self, node):
+        """The part of ``node`` that decides which documents match (its ranking aside)."""
+        while isinstance(node, (Tiered, AndMaybe)):
+            node = node.query if isinstance(node, Tiered) else node.required
+        return node
 
     def count(self, node, allowed=None) -> int:
         """The number of documents ``node`` matches (among ``allowed``)."""
         ops = self.tables
-        if isinstance(node, AndMaybe):
-            node = node.required
-        return ops.size(ops.restrict(self.table(node, allowed), allowed))
+        return ops.size(ops.restrict(self.table(self._matching(node), allowed), allowed))
 
     def matches(self, node, allowed=None) -> list[int]:
-        """Every document ``node`` matches (among ``allowed``), in docnum order."""
+        """Every document ``node`` matches fully (among ``allowed``: of a ``Tiered``
+        query, its first tier), in docnum order."""
         ops = self.tables
-        if isinstance(node, AndMaybe):
-            node = node.required
-        return sorted(ops.doc_list(ops.restrict(self.table(node, allowed), allowed)))
+        table = ops.restrict(self.table(self._matching(node), allowed), allowed)
+        if isinstance(node, Tiered):
+            table = ops.restrict(self.table(node.first, ops.docs(table)), ops.docs(table))
+        return sorted(ops.doc_list(table))
 
     def table(self, node, restrict=None):
         """The scores of the documents ``node`` matches. With ``restrict`` (a docs value of
@@ -141,26 +140,14 @@ class Evaluator:
         elif isinstance(node, Not):
             # Alone (in an Or), a Not matches every other document, with score 1.0.
             return ops.inverse(self.table(node.child, None))
+        elif isinstance(node, Tiered):
+            return self.table(node.query, restrict)
         elif isinstance(node, Nothing):
             return ops.empty()
         else:
             raise TypeError(f"not a query node: {node!r}")
         boost = node.boost
         return ops.scale(table, boost) if boost != 1.0 else table
-
-    def bound(self, node) -> float:
-        """An upper bound of any document's score for ``node`` (``inf`` if unknown)."""
-        if isinstance(node, Term):
-            return self._bound(node.field, [node.text], node.boost)
-        if isinstance(node, Variants):
-            return self._bound(node.field, self._variants(node), node.boost)
-        if isinstance(node, Phrase):
-            return math.inf
-        if isinstance(node, (And, Or)):
-            if any(isinstance(child, Not) for child in node.children):
-                return math.inf
-            return sum(self.bound(child) for child in node.children) * node.boost
-        return math.inf
 
     # -- leaves ------------------------------------------------------------------------
 
@@ -193,22 +180,6 @@ class Evaluator:
         size = self.source.field_count(field)
         df = sum(self.source.doc_frequency(field, t) for t in terms)
         return df, scoring.idf(min(df, size), size)
-
-    def _bound(self, field: str, terms: list[str], boost: float) -> float:
-        max_tf, min_length = 0.0, math.inf
-        for term in terms:
-            found = self.source.term_bound(field, term)
-            if found is not None:
-                max_tf += found[0]  # variants: a document's frequencies add up
-                min_length = min(min_length, found[1])
-        if not max_tf:
-            return 0.0
-        k1, b = self.k1_b(field)
-        if not self.source.normed(field):
-            b = 0.0  # no lengths: the norm is k1
-        _, term_idf = self.term_idf(field, terms)
-        avg = self.source.avg_length(field) or 1
-        return scoring.bm25_bound(max_tf, min_length, avg, term_idf, k1, b) * boost * (1 + 1e-9)
 
     def _leaf(self, node, restrict):
         terms = self._terms_of(node)
@@ -426,12 +397,6 @@ class DictTables:
         deleted = self.source.deleted
         return {d: 1.0 for d in range(self.source.size) if d not in table and d not in deleted}
 
-    def kth_largest(self, table: dict, k: int) -> float:
-        return heapq.nlargest(k, table.values())[-1]
-
-    def at_least(self, table: dict, cut: float) -> dict:
-        return {d: s for d, s in table.items() if s >= cut}
-
     def best(self, table: dict, n: int) -> list[tuple[int, float]]:
         """The ``n`` best pairs: best score first, among equal scores the lower docnum."""
         if len(table) > n:
@@ -616,13 +581,6 @@ class DenseTables:
         if self.dead is not None:
             out[self.dead] = 0.0
         return out
-
-    def kth_largest(self, table, k: int) -> float:
-        values = table[table > 0.0]
-        return float(self.np.partition(values, len(values) - k)[len(values) - k])
-
-    def at_least(self, table, cut: float):
-        return self.np.where(table >= cut, table, 0.0)
 
     def best(self, table, n: int) -> list[tuple[int, float]]:
         np = self.np

@@ -9,6 +9,7 @@ Indexed fields (all terms lowercase, tone marks in canonical place):
 | ``word`` | pyvi words as ``folded|canonical`` (``trach_nhiem|trách_nhiệm``) | no |
 | ``big`` | adjacent-syllable bigrams, ``folded|canonical`` | no |
 | ``tsyl`` / ``tfold`` | the article title's syllables, canonical / folded | yes |
+| ``tbig`` | the title's bigrams, ``folded|canonical`` | no |
 
 Keyed terms (``folded|canonical``, ``searcher.text.variant_term``) put every accent variant
 of a word side by side in the term dictionary: an accented query looks up one term, an
@@ -31,7 +32,8 @@ from searcher.text import VARIANT_SEP, fold_accents, variant_term
 # another version is refused with a message to rebuild, never read wrongly.
 # 4: positions and bigrams continue across punctuation; field lengths kept as Lucene's
 #    one-byte norms.
-SCHEMA_VERSION = 4
+# 5: the title's bigrams (tbig).
+SCHEMA_VERSION = 5
 
 ARTICLE = "article"
 VERSION = "version"
@@ -48,6 +50,7 @@ WORD = "word"
 BIGRAM = "big"
 TITLE_SYL = "tsyl"
 TITLE_FOLD = "tfold"
+TITLE_BIGRAM = "tbig"
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,20 @@ ANALYZED = {
     BIGRAM: FieldSpec("bigrams", keyed=True),
     TITLE_SYL: FieldSpec("syllables", positions=True, title=True),
     TITLE_FOLD: FieldSpec("syllables", folded=True, positions=True, title=True),
+    TITLE_BIGRAM: FieldSpec("bigrams", keyed=True, title=True),
+}
+
+# BM25's (k1, b) per field, fitted with the weights of searcher.query by cross-validation
+# on the dev split of benchmarks/tasks.py (benchmarks/QUALITY.md): syllables saturate
+# early (k1 0.6), bigrams are normalized by length the most (b 0.9).
+BM25_PARAMS = {
+    SYL: (0.6, 0.5),
+    FOLD: (0.6, 0.5),
+    WORD: (0.9, 0.75),
+    BIGRAM: (0.6, 0.9),
+    TITLE_SYL: (1.2, 0.75),
+    TITLE_FOLD: (1.2, 0.75),
+    TITLE_BIGRAM: (1.2, 0.75),
 }
 
 
@@ -130,7 +147,7 @@ class Document:
 
 def documents(article) -> list[Document]:
     """The documents of an ``Article``: analysis done here, once per paragraph."""
-    title = analyze(article.title, words=False)
+    title = analyze(article.title, words=False)  # syllables and bigrams
     version = f"{article.id}:{article.hash}"
     docs = []
     for number, paragraph in enumerate(article.paragraphs, start=1):

@@ -37,11 +37,6 @@ def bm25(tf, norm, term_idf: float, k1: float = K1):
     return term_idf * ((tf * (k1 + 1)) / (tf + norm))
 
 
-def bm25_bound(max_tf: float, min_length: float, avg_length: float, term_idf: float, k1: float = K1, b: float = B) -> float:
-    """The largest weight a term can have: BM25 grows with the frequency and shrinks
-    with the length, so the largest frequency and the shortest length bound it."""
-    return bm25(max_tf, length_norm(min_length, avg_length, k1, b), term_idf, k1)
-
 
 # -- field lengths in one byte (Lucene's SmallFloat.intToByte4 / byte4ToInt) --------------
 

@@ -54,10 +54,10 @@ from whoosh.codec.whoosh3 import (
     _lenfield,
 )
 from whoosh.reading import TermNotFound
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
-from searcher.engine.scoring import LENGTH_TABLE, norm_byte
+from searcher.engine.scoring import norm_byte
 
 PICKLE_PROTOCOL = 3  # 4 and 5 add a 9-byte frame header to every small pickle
 INLINE_LIMIT = 8  # posting lists shorter than this are kept in the term dictionary
@@ -65,17 +65,6 @@ SMALL_BLOCK = 24  # below this many postings a tuple pickles smaller than an arr
 POSTING_BYTES = 16  # what a posting costs in a TermPool, about (arrays and value bytes)
 TERM_BYTES = 400  # and a term (its dictionary entry and four arrays)
 
-
-
-def shortest_length(whoosh_length) -> float:
-    """The shortest norm length (``scoring.LENGTH_TABLE``) of a document whose exact length
-    Whoosh's term statistics keep as ``whoosh_length``: W3 stores a term's shortest
-    document length in its own one-byte code, whose decoding rounds up; the exact length
-    lies above the previous code's value."""
-    if not whoosh_length:
-        return 1
-    code = length_to_byte(whoosh_length)
-    return max(1, LENGTH_TABLE[norm_byte(byte_to_length(code - 1) + 1)] if code > 0 else 1)
 
 
 def dumps(obj) -> bytes:

@@ -15,7 +15,7 @@ from whoosh.reading import EmptyReader, TermNotFound
 
 from searcher.engine import schema as s
 from searcher.engine.base import ArticleMeta, Paragraph, Snapshot, StoredArticle
-from searcher.engine.embedded.codec import SegmentPostings, shortest_length
+from searcher.engine.embedded.codec import SegmentPostings
 from searcher.engine.embedded.fields import decode_positions
 from searcher.engine.evaluate import Evaluator
 from searcher.engine.nodes import Filters
@@ -98,16 +98,6 @@ class WhooshSnapshot(Snapshot):
             info = postings.info(field, btext)
             if info is not None:
                 yield postings, offset, info
-
-    def term_bound(self, field: str, term: str) -> tuple[float, float] | None:
-        """The largest frequency of ``term`` in a document, and a length no document
-        holding it is shorter than (its norm's), for score bounds; ``None`` if no
-        document holds it."""
-        found = None
-        for _, _, info in self._infos(field, term):
-            tf, length = info.max_weight(), shortest_length(info.min_length())
-            found = (tf, length) if found is None else (max(found[0], tf), min(found[1], length))
-        return found
 
     def blocks(self, field: str, term: str, wanted: list[int] | None = None):
         for postings, offset, info in self._infos(field, term):
