@@ -279,7 +279,7 @@ class Compiler:
         return Or((Term(fields[0], canon, W_SYLLABLE), Term(fields[1], folded, W_FOLDED)))
 
     def _has_variants(self, fieldname: str, folded: str) -> bool:
-        return bool(self.vocabulary.expand_prefix(fieldname, folded + VARIANT_SEP))
+        return self.vocabulary.has_prefix(fieldname, folded + VARIANT_SEP)
 
     def _unit(self, fieldname: str, canon: str, folded: str, boost: float):
         """A word or bigram: its exact term, or all its accent variants when accentless."""
@@ -420,10 +420,30 @@ class Compiler:
         raise TypeError(node)
 
 
+class _Lookups:
+    """A vocabulary that knows every term and records what is asked of it: compiling
+    against it first lists a query's lookups, which a cluster answers in one request."""
+
+    def __init__(self):
+        self.asked: list[tuple[str, str, str]] = []
+
+    def doc_frequency(self, fieldname: str, term: str) -> int:
+        self.asked.append(("df", fieldname, term))
+        return 1
+
+    def has_prefix(self, fieldname: str, prefix: str) -> bool:
+        self.asked.append(("has_prefix", fieldname, prefix))
+        return True
+
+
 def compile_query(text: str, vocabulary) -> Compiled:
     """Parse ``text`` and compile it against the index's vocabulary (a ``Snapshot``)."""
     tree = parse(text)
     accentless = not has_accents(normalize_query(text))
+    if getattr(vocabulary, "batches_lookups", False):
+        lookups = _Lookups()
+        Compiler(lookups, accentless).build(tree)
+        vocabulary.prefetch(lookups.asked)
     compiler = Compiler(vocabulary, accentless)
     required, optional = compiler.build(tree)
     compiler.compiled.query = AndMaybe(required, Or(tuple(optional))) if optional else required

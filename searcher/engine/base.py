@@ -76,8 +76,15 @@ class Snapshot(ABC):
     """A read view of one commit. Cheap to keep: reuse it while ``up_to_date()``."""
 
     paragraphs: int  # documents in the index
+    # Whether lookups are worth batching (a cluster: one request for many): query
+    # compiling then tells ``prefetch`` every lookup it will make before making them.
+    batches_lookups: bool = False
 
     # -- vocabulary (query compiling, suggestions) --
+
+    def prefetch(self, lookups: Iterable[tuple[str, str, str]]) -> None:
+        """Get ready to answer ``("df", field, term)`` (``doc_frequency``) and
+        ``("has_prefix", field, prefix)`` lookups; a no-op unless ``batches_lookups``."""
 
     @abstractmethod
     def doc_frequency(self, field: str, term: str) -> int:
@@ -90,6 +97,10 @@ class Snapshot(ABC):
     @abstractmethod
     def expand_prefix(self, field: str, prefix: str) -> list[str]:
         """The terms of ``field`` that start with ``prefix``, in order."""
+
+    def has_prefix(self, field: str, prefix: str) -> bool:
+        """Whether any term of ``field`` starts with ``prefix``."""
+        return bool(self.expand_prefix(field, prefix))
 
     @abstractmethod
     def terms_within(self, field: str, term: str, distance: int) -> list[str]:
