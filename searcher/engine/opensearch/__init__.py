@@ -62,7 +62,8 @@ class OpenSearchEngine(Engine):
 
     def __init__(self, url: str, index: str = DEFAULT_NAME):
         self.urls = c.parse_urls(url)
-        self.index = index
+        self.index = index  # the name readers use: an alias of the concrete index
+        self.target = index  # where writes go (during a rebuild, the new concrete index)
         self.where = c.public_location(url)
         self.location = f"{self.where} (index {index})"
         self.timeout = c.timeout_s()
@@ -103,7 +104,7 @@ class OpenSearchEngine(Engine):
 
         with c.translated(self.where, self.index, self.timeout):
             try:
-                return self.client.bulk(body=body, index=self.index)
+                return self.client.bulk(body=body, index=self.target)
             except (ex.ConnectionError, ex.ConnectionTimeout) as exc:
                 raise _Retry(" ".join(str(exc.error or exc).split())[:200]) from None
             except ex.TransportError as exc:
@@ -114,7 +115,8 @@ class OpenSearchEngine(Engine):
     # -- opening -----------------------------------------------------------------------
 
     def _read_meta(self) -> dict | None:
-        """The index's ``_meta`` (``None`` if there is no such index)."""
+        """The index's ``_meta`` (``None`` if there is no such index); notes the concrete
+        index the name stands for."""
         from opensearchpy import exceptions as ex
 
         with c.translated(self.where, self.index, self.timeout):
@@ -124,7 +126,13 @@ class OpenSearchEngine(Engine):
                 return None
         if not answer:
             return None
-        (_, body), *_ = answer.items()  # the concrete index (the name may be an alias)
+        if len(answer) > 1:
+            raise SearcherError(
+                f"the name {self.index!r} on the OpenSearch cluster at {self.where} stands for "
+                f"{len(answer)} indices: give --name of one searcher index"
+            )
+        (concrete, body), = answer.items()  # the name is an alias (or a plain index)
+        self.concrete = concrete
         return (body.get("mappings") or {}).get("_meta") or {}
 
     def exists(self) -> bool:
@@ -175,34 +183,68 @@ class OpenSearchEngine(Engine):
         except SearcherError:
             if not rebuild or not isinstance(meta.get(META_KEY), dict):
                 raise
-            engine.drop()
-            engine.create()
+            # Another version's index: the rebuild replaces it (write(rebuild=True)).
+            engine._meta = {"state": meta[META_KEY].get("state") or {}}
+            engine.stale = True
         return engine
 
-    def create(self) -> None:
+    stale = False  # an index of another version, which only a rebuild may replace
+    concrete: str | None = None  # the concrete index behind the name
+
+    def _concrete_name(self) -> str:
+        return f"{self.index}-v{s.SCHEMA_VERSION}-{time.time_ns():x}"
+
+    def create(self, alias: bool = True) -> str:
+        """A new empty concrete index; with ``alias``, the name points at it at once (a
+        first build is written where readers look, and resumes if interrupted). Returns
+        the concrete name."""
         shards = _int_env("SEARCHER_OPENSEARCH_SHARDS", DEFAULT_SHARDS, 1)
         replicas = _int_env("SEARCHER_OPENSEARCH_REPLICAS", DEFAULT_REPLICAS, 0)
-        meta = {**mapping.fingerprint(), "commit": 0, "updated": None, "state": {}}
+        meta = {**mapping.fingerprint(), "alias": self.index, "commit": 0, "updated": None, "state": {}}
         body = {"settings": mapping.index_settings(shards, replicas), "mappings": mapping.mappings({META_KEY: meta})}
+        if alias:
+            body["aliases"] = {self.index: {}}
+        concrete = self._concrete_name()
         # Every copy of every shard started before the first write: a node lost right after
         # creation must not take the only copy of a shard with it.
-        self.call("indices.create", index=self.index, body=body, wait_for_active_shards="all", timeout="30s",
-                  request_timeout=max(self.timeout, 35.0))
-        self._meta = meta
-        self._versions = (0, {})
+        self.call(
+            "indices.create",
+            index=concrete,
+            body=body,
+            wait_for_active_shards="all",
+            timeout="30s",
+            request_timeout=max(self.timeout, 35.0),
+        )
+        if alias:
+            self.concrete, self._meta, self._versions = concrete, meta, (0, {})
+        return concrete
 
-    def drop(self) -> None:
-        """Delete the index (only ever one that ``check`` recognised as searcher's)."""
+    def _orphans(self) -> list[str]:
+        """Concrete indices a rebuild of this name left behind (interrupted before it
+        pointed the name at them): searcher's, made for this name, not pointed at."""
         from opensearchpy import exceptions as ex
 
         with c.translated(self.where, self.index, self.timeout):
             try:
-                self.client.indices.delete(index=self.index)
+                found = self.client.indices.get(index=f"{self.index}-v*", expand_wildcards="open")
+            except ex.NotFoundError:
+                return []
+        orphans = []
+        for name, body in found.items():
+            meta = ((body.get("mappings") or {}).get("_meta") or {}).get(META_KEY)
+            if isinstance(meta, dict) and meta.get("alias") == self.index and self.index not in (body.get("aliases") or {}):
+                if name != self.concrete:
+                    orphans.append(name)
+        return orphans
+
+    def _delete(self, concrete: str) -> None:
+        from opensearchpy import exceptions as ex
+
+        with c.translated(self.where, self.index, self.timeout):
+            try:
+                self.client.indices.delete(index=concrete)
             except ex.NotFoundError:
                 pass
-        self._meta = None
-        self._versions = None
-        self._forget_snapshot()
 
     # -- meta ----------------------------------------------------------------------------
 
@@ -213,7 +255,7 @@ class OpenSearchEngine(Engine):
 
     def _write_meta(self, **changes) -> None:
         meta = {**self.meta(), **changes}
-        self.call("indices.put_mapping", index=self.index, body={"_meta": {META_KEY: meta}})
+        self.call("indices.put_mapping", index=self.target, body={"_meta": {META_KEY: meta}})
         self._meta = meta
 
     def commit_number(self, fresh: bool = False) -> int:
@@ -265,7 +307,7 @@ class OpenSearchEngine(Engine):
                 return
 
     def refresh(self) -> None:
-        self.call("indices.refresh", index=self.index)
+        self.call("indices.refresh", index=self.target)
 
     def version_detail(self) -> dict[str, tuple[str, int]]:
         """Article id → (content hash indexed, or "" if its paragraphs disagree; the largest
@@ -306,7 +348,7 @@ class OpenSearchEngine(Engine):
         }
         aggs = self.search(cardinality)["aggregations"]
         numbers = self.call("indices.stats", index=self.index, metric="store,segments")
-        primaries = numbers["_all"]["primaries"]
+        everything = numbers["_all"]["total"]  # every copy: the disk the index takes on the cluster
         return EngineStats(
             engine=self.name,
             location=self.location,
@@ -314,8 +356,8 @@ class OpenSearchEngine(Engine):
             paragraphs=count({"match_all": {}}),
             terms=aggs["terms"]["value"],
             words=aggs["words"]["value"],
-            size_bytes=primaries["store"]["size_in_bytes"],
-            segments=primaries["segments"]["count"],
+            size_bytes=everything["store"]["size_in_bytes"],
+            segments=everything["segments"]["count"],
             last_update=meta.get("updated"),
             schema_version=s.SCHEMA_VERSION,
         )
@@ -334,12 +376,17 @@ class OpenSearchEngine(Engine):
         if not items and not removed and not rebuild:
             return Written((), 0, ())
         jobs = default_jobs() if jobs is None else max(1, jobs)
+        for orphan in self._orphans():
+            self._delete(orphan)
+        if self.stale and not rebuild:
+            self.check()  # refuses, with the message to rebuild
         if rebuild:
-            self.meta()
+            # A new concrete index, written while readers keep the old one; the name moves
+            # to it in one step at the end (or never, if this is interrupted).
             state = self.load_state()
-            self.drop()
-            self.create()
-            self._write_meta(state=state)
+            old = self.concrete
+            self.target = self.create(alias=False)
+            self._meta = {**mapping.fingerprint(), "alias": self.index, "commit": 0, "updated": None, "state": state}
             detail: dict[str, tuple[str, int]] = {}
         elif self._versions is not None and self._versions[0] == self.commit_number(fresh=True):
             detail = self._versions[1]
@@ -356,18 +403,38 @@ class OpenSearchEngine(Engine):
             sink.finish()
         old_counts = {article: longest for article, (_, longest) in detail.items()}
         if jobs > 1 and sum(paragraphs_in(item) for item in items) >= PARALLEL_MIN_PARAGRAPHS:
-            url, index = ",".join(self.urls), self.index
+            url, index, target = ",".join(self.urls), self.index, self.target
 
             def open_sink() -> BulkSink:
                 # A client of its own: the parent's connections must not be shared across fork.
-                return BulkSink(OpenSearchEngine(url, index), old_counts)
+                engine = OpenSearchEngine(url, index)
+                engine.target = target
+                return BulkSink(engine, old_counts)
 
             done = run_workers(open_sink, items, jobs, progress)
         else:
             done = run_here(BulkSink(self, old_counts), items, progress)
         self.refresh()
-        self._write_meta(commit=self.commit_number(fresh=True) + 1, updated=time.time())
+        if rebuild:
+            self._write_meta(commit=1, updated=time.time())
+            self._point_name_at(self.target, old)
+        else:
+            self._write_meta(commit=self.commit_number(fresh=True) + 1, updated=time.time())
         return Written(tuple(done.articles), done.paragraphs, tuple(done.skipped))
+
+    def _point_name_at(self, concrete: str, old: str | None) -> None:
+        """Move the name to ``concrete`` in one step (readers see the old index or the new
+        one), then delete the old index."""
+        actions = [{"add": {"index": concrete, "alias": self.index}}]
+        if old == self.index:  # a plain index of that name (not an alias): replaced in the same step
+            actions.insert(0, {"remove_index": {"index": old}})
+        elif old is not None:
+            actions.insert(0, {"remove": {"index": old, "alias": self.index}})
+        self.call("indices.update_aliases", body={"actions": actions})
+        if old is not None and old != self.index:
+            self._delete(old)
+        self.concrete, self.target, self.stale = concrete, self.index, False
+        self._forget_snapshot()
 
     def close(self) -> None:
         self._snapshot = None
