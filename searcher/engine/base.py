@@ -110,6 +110,20 @@ class Snapshot(ABC):
     def lexicon(self, field: str) -> Iterable[str]:
         """Every term of ``field``."""
 
+    def variants_of(self, field: str, folded: Iterable[str]) -> dict[str, list[str]]:
+        """The terms of ``field`` whose accent-folded form is one of ``folded``, by folded
+        form (``{"so": ["so", "sò", "số", "sợ" …]}``). By default from the whole lexicon,
+        read once per snapshot; an engine may ask for just these."""
+        from searcher.text import fold_accents
+
+        by_fold = getattr(self, "_by_fold", {}).get(field)
+        if by_fold is None:
+            by_fold = {}
+            for term in self.lexicon(field):
+                by_fold.setdefault(fold_accents(term), []).append(term)
+            self._by_fold = {**getattr(self, "_by_fold", {}), field: by_fold}
+        return {f: list(by_fold[f]) for f in dict.fromkeys(folded) if f in by_fold}
+
     # -- searching --
 
     @abstractmethod

@@ -34,6 +34,41 @@ def _regex_literal(text: str) -> str:
     return "".join("\\" + ch if ch in '.?+*|{}[]()"\\#@&<>~^$' else ch for ch in text)
 
 
+def _folded_sibling(field: str) -> str | None:
+    """The analyzed field holding ``field``'s terms accent-folded (``syl`` → ``fold``)."""
+    spec = s.ANALYZED.get(field)
+    if spec is None or spec.folded or spec.keyed:
+        return None
+    for name, other in s.ANALYZED.items():
+        if other.folded and not other.keyed and (other.unit, other.title, other.positions) == (spec.unit, spec.title, spec.positions):
+            return name
+    return None
+
+
+_ACCENTED: dict[str, str] | None = None
+
+
+def _accent_pattern(folded: str) -> str:
+    """A Lucene regular expression matching every lowercase term that folds to ``folded``."""
+    global _ACCENTED
+    if _ACCENTED is None:
+        from searcher.text import fold_accents
+
+        classes: dict[str, set[str]] = {}
+        for code in range(0x20, 0x2000):
+            ch = chr(code)
+            if ch.islower() or not ch.isalpha():
+                base = fold_accents(ch)
+                if len(base) == 1 and base != ch:
+                    classes.setdefault(base, set()).add(ch)
+        _ACCENTED = {base: "".join(sorted(chars)) for base, chars in classes.items()}
+    parts = []
+    for ch in folded:
+        others = _ACCENTED.get(ch)
+        parts.append(f"[{_regex_literal(ch)}{others}]" if others else _regex_literal(ch))
+    return "".join(parts)
+
+
 class OpenSearchSnapshot(Snapshot):
     """The index of an ``OpenSearchEngine`` as of commit ``commit``."""
 
@@ -164,6 +199,32 @@ class OpenSearchSnapshot(Snapshot):
         }
         entries = self.engine.search(body)["suggest"]["near"]
         return [option["text"] for entry in entries for option in entry["options"]]
+
+    def variants_of(self, field: str, folded: Iterable[str]) -> dict[str, list[str]]:
+        """One request: for each folded form, the keyword copy's terms of the paragraphs
+        holding it in the folded sibling field (``syl`` → ``fold``), those whose letters
+        fold to it (a regular expression of accent classes). Without a folded sibling,
+        the lexicon (``Snapshot.variants_of``)."""
+        wanted = [f for f in dict.fromkeys(folded) if f]
+        sibling = _folded_sibling(field)
+        if sibling is None or not wanted:
+            return super().variants_of(field, wanted) if wanted else {}
+        keyword = mapping.terms_field(field)
+        aggs = {
+            str(i): {
+                "filter": {"term": {sibling: f}},
+                "aggs": {"v": {"terms": {"field": keyword, "include": _accent_pattern(f), "size": 1000}}},
+            }
+            for i, f in enumerate(wanted)
+        }
+        body = {"size": 0, "track_total_hits": False, "query": {"terms": {sibling: wanted}}, "aggs": aggs}
+        answer = self.engine.search(body)["aggregations"]
+        found = {}
+        for i, f in enumerate(wanted):
+            terms = sorted(b["key"] for b in answer[str(i)]["v"]["buckets"])
+            if terms:
+                found[f] = terms
+        return found
 
     def lexicon(self, field: str) -> Iterable[str]:
         keyword = mapping.terms_field(field)
