@@ -204,10 +204,10 @@ def read_paragraphs(corpus: Path) -> list[str]:
     API has changed.
     """
     try:
-        from searcher.corpus import SourceError, scan_corpus
+        from searcher.corpus import Corpus, SourceError
 
         paragraphs: list[str] = []
-        for source in scan_corpus(corpus):
+        for source in Corpus(corpus).sources():
             if isinstance(source, SourceError):
                 continue
             paragraphs.extend(source.load().paragraphs)

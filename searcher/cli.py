@@ -331,7 +331,7 @@ def add_command(settings: Settings, paths: tuple[str, ...], jobs: int | None):
     added = index.corpus.add(items)
     for problem in added.problems:
         click.echo(f"Error: {problem} (skipped)", err=True)
-    click.echo(f"Copied {len(added.added)} article(s) into {settings.corpus}", err=True)
+    click.echo(f"Copied {len(added.added) + len(added.replaced)} article(s) into {settings.corpus}", err=True)
     _, report = _sync(settings, jobs=jobs, index=index)
     if added.problems or report.skipped:
         sys.exit(EXIT_ERROR)
@@ -388,6 +388,50 @@ def analyze_command(text: str):
     output.write_analysis(describe(text), sys.stdout)
 
 
+# -- timelines and the web server (searcher trend, searcher serve) ----------------------
+
+
+@cli.command("trend")
+@click.argument("words", nargs=-1, required=True)
+@click.option("--by", type=click.Choice(["month", "year"]), default="month", show_default=True, help="Period length.")
+@output_options
+@click.option("--article", help="Only paragraphs of this article id.")
+@click.option("--since", callback=_date_option, metavar="DATE", help="Articles dated on or after DATE.")
+@click.option("--until", callback=_date_option, metavar="DATE", help="Articles dated on or before DATE.")
+@click.pass_obj
+def trend_command(settings: Settings, words, by, json_output, color, article, since, until):
+    """Matching paragraphs and articles per month or year: a bar chart on a terminal,
+    period<TAB>paragraphs<TAB>articles in a pipe, JSON Lines with --json.
+
+    Counts are those of `searcher query` with the same filters; matches of articles
+    without a date are counted as "undated". Exit status 1 if nothing matches.
+    """
+    from searcher import output
+
+    query = " ".join(words)
+    periods = _query_index(settings).trend(query, by=by, since=since, until=until, article=article)
+    is_tty = stdout_is_tty()
+    output.write_trend(periods, output.choose_mode(json_output, is_tty), output.use_color(color, is_tty), sys.stdout, query, by)
+    sys.exit(EXIT_HITS if periods else EXIT_NO_HITS)
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback only by default).")
+@click.option("--port", default=8750, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free one).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the search page in a browser.")
+@click.pass_obj
+def serve_command(settings: Settings, host: str, port: int, open_browser: bool):
+    """Search the index in a browser, with a JSON API (/api/search, /openapi.json).
+
+    Read-only; answers from each new commit of `searcher index` or `searcher add`
+    without a restart. Ctrl+C stops it.
+    """
+    from searcher.web.server import serve
+
+    _query_index(settings).close()  # built first if there is none, as for a query
+    serve(settings.index, settings.corpus, host=host, port=port, open_browser=open_browser)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
@@ -395,4 +439,3 @@ def main() -> None:
     except BrokenPipeError:
         _quiet_stdout()
         sys.exit(EXIT_HITS)
-

@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Iterator
 from searcher.corpus import Corpus
 from searcher.engine import ClusterIndex, Location, engine_exists, open_engine
 from searcher.engine.base import Engine, EngineStats, StoredArticle
-from searcher.errors import SearcherError
+from searcher.errors import ArticleNotFound, SearcherError
 from searcher.search import Results, highlight_spans, search
 
 Progress = Callable[[int, int], None]  # (articles done, articles to do)
@@ -128,6 +128,7 @@ class Index:
         with ``rebuild``, which starts from nothing.
         """
         from searcher.corpus import SourceError
+        from searcher.corpus.model import display
 
         corpus = self._corpus()
         started = time.perf_counter()
@@ -140,12 +141,11 @@ class Index:
         for source in corpus.sources():
             if isinstance(source, SourceError):
                 # Keep whatever the index has of an article whose file cannot be read now.
-                for article_id in getattr(source, "ids", None) or (source.path.stem,):
-                    present.setdefault(article_id, source.path)
+                present.setdefault(source.path.stem, source.path)
                 skipped.append(str(source))
                 continue
             if source.id in present:
-                skipped.append(f"{source.path}: the id {source.id!r} is already used by {present[source.id]}")
+                skipped.append(f"{display(source.origin)}: the id {source.id!r} is already used by {display(present[source.id])}")
                 continue
             present[source.id] = source.path
             if indexed.get(source.id) == source.hash:
@@ -214,7 +214,7 @@ class Index:
         """One indexed article, paragraphs in order; ``SearcherError`` if not indexed."""
         found = self.engine.snapshot().article(article_id)
         if found is None:
-            raise SearcherError(f"no article {article_id!r} in the index at {self.engine.location}")
+            raise ArticleNotFound(article_id, self.engine.location)
         return found
 
     def highlights(self, query: str, texts: Iterable[str]) -> list[tuple[tuple[int, int], ...]]:
@@ -223,6 +223,13 @@ class Index:
 
         compiled = compile_query(query, self.engine.snapshot())
         return [highlight_spans(text, compiled) for text in texts]
+
+    def trend(self, text: str, by: str = "month", since=None, until=None, article=None):
+        """Paragraphs and articles matching ``text`` per month or year: ``[Period]``
+        (``searcher.trend``)."""
+        from searcher.trend import trend
+
+        return trend(self.engine.snapshot(), text, by=by, since=since, until=until, article=article)
 
     def stats(self) -> EngineStats:
         return self.engine.stats()

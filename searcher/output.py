@@ -334,3 +334,76 @@ def write_analysis(rows: list[tuple[str, str]], out: IO[str]) -> None:
     width = max(len(label) for label, _ in rows) + 2
     for label, value in rows:
         out.write(f"{label + ':':<{width}}{value}\n")
+# -- trend: matches per period (searcher trend) ------------------------------------------
+
+TREND_BAR_WIDTH = 40  # the longest bar on a terminal, in character cells
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def trend_label(period) -> str:
+    """A period's name as printed: ``2024-10``, ``2024``, or ``undated``."""
+    return period.period if period.period is not None else "undated"
+
+
+def write_trend(periods, mode: str, color: bool, out: IO[str], query: str, by: str) -> None:
+    """A timeline in the chosen ``mode`` (``choose_mode``)."""
+    if mode == "json":
+        write_trend_json(periods, out, query, by)
+    elif mode == "tsv":
+        write_trend_tsv(periods, out)
+    else:
+        write_trend_rich(periods, _console(out, color), query, by, color=color)
+    out.flush()
+
+
+def write_trend_tsv(periods, out: IO[str]) -> None:
+    """period, paragraphs, articles: one line per period, no header."""
+    for p in periods:
+        out.write(f"{trend_label(p)}\t{p.paragraphs}\t{p.articles}\n")
+
+
+def write_trend_json(periods, out: IO[str], query: str, by: str) -> None:
+    """One ``{"type": "period", …}`` line per period (``period`` null for undated
+    matches), then a summary with the totals."""
+    for p in periods:
+        record = {"type": "period", "query": query, "period": p.period, "paragraphs": p.paragraphs, "articles": p.articles}
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    summary = {
+        "type": "summary",
+        "query": query,
+        "by": by,
+        "periods": sum(1 for p in periods if p.period is not None),
+        "paragraphs": sum(p.paragraphs for p in periods),
+        "articles": sum(p.articles for p in periods),
+    }
+    out.write(json.dumps(summary, ensure_ascii=False) + "\n")
+
+
+def trend_bar(value: int, largest: int, width: int = TREND_BAR_WIDTH) -> str:
+    """A horizontal bar of ``value`` out of ``largest`` in eighths of a cell; any
+    non-zero value shows at least a sliver."""
+    if value <= 0 or largest <= 0:
+        return ""
+    eighths = max(1, round(value / largest * width * 8))
+    return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
+
+
+def write_trend_rich(periods, console, query: str, by: str, color: bool = True) -> None:
+    """A bar chart: one line per period, its bar (paragraphs), then the counts."""
+    from rich.text import Text
+
+    largest = max((p.paragraphs for p in periods), default=0)
+    label_width = max((len(trend_label(p)) for p in periods), default=0)
+    count_width = len(str(largest))
+    title = Text(f"“{query}”", style="bold")
+    title.append(f"  matching paragraphs per {by}", style="dim")
+    console.print(title)
+    for p in periods:
+        line = Text(trend_label(p).ljust(label_width) + "  ", style="dim" if p.period is None else "")
+        line.append(trend_bar(p.paragraphs, largest).ljust(TREND_BAR_WIDTH), style="cyan" if color else "")
+        line.append(f"  {p.paragraphs:>{count_width}} ¶", style="bold" if p.paragraphs else "dim")
+        line.append(f"  {p.articles} article{'s' if p.articles != 1 else ''}", style="dim")
+        console.print(line)
+    total = sum(p.paragraphs for p in periods)
+    articles = sum(p.articles for p in periods)
+    console.print(Text(f"{total} paragraphs in {articles} articles", style="dim"))

@@ -6,7 +6,7 @@ import pytest
 
 from searcher.analysis import analyze
 from searcher.engine.schema import ANALYZED, BIGRAM, FOLD, SYL, WORD, FieldSpec, field_postings, unit_terms
-from searcher.corpus import scan_corpus
+from searcher.corpus import Corpus
 from searcher.wordseg import segmenter
 from searcher.text import SYLLABLE_RE, canonical_tones, fold_accents
 from tests.conftest import CORPUS
@@ -14,7 +14,7 @@ from tests.conftest import CORPUS
 
 def _seed_paragraphs():
     paragraphs = []
-    for source in scan_corpus(CORPUS):
+    for source in Corpus(CORPUS).sources():
         paragraphs.extend(source.load().paragraphs)
     assert len(paragraphs) > 50
     return paragraphs

@@ -83,9 +83,9 @@ def test_json_lines_highlights_slice_the_query_words(run):
 def test_every_hit_carries_its_articles_title_date_author_and_url(run):
     """They are stored once per article (with its first paragraph): a hit on any
     paragraph, in any segment, still shows them."""
-    from searcher.corpus import scan_corpus
+    from searcher.corpus import Corpus
 
-    articles = {s.id: s.load() for s in scan_corpus(CORPUS)}
+    articles = {s.id: s.load() for s in Corpus(CORPUS).sources()}
     hits = hits_of(run("query", "cán bộ", "--json", "-n", "40"))
     assert len(hits) == 40 and any(h["paragraph"] > 1 for h in hits)
     for hit in hits:

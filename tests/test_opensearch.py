@@ -144,9 +144,9 @@ def test_the_mapping_is_made_from_the_schema(monkeypatch):
     assert props["wfold_terms"]["type"] == "keyword"
     assert props[s.WORD]["fields"]["folded"]["analyzer"] == "searcher_folded"
     assert props[s.SYL]["index_options"] == "positions" and "fields" not in props[s.SYL]
-    from searcher.corpus import read_article
+    from searcher.corpus import Corpus
 
-    article = read_article(sorted(CORPUS.glob("*.txt"))[0])
+    article = next(iter(Corpus(CORPUS).sources())).load()
     (_, source), *_ = mapping.sources(article)
     assert source["wfold"] and set(source["wfold"].split()) == set(source["wfold_terms"])
     with_field = mapping.digest(1, 0)
@@ -238,9 +238,9 @@ def test_a_sync_that_died_mid_way_is_finished_by_the_next(cluster, tmp_path, cor
     monkeypatch.setattr(bulk.Bulk, "flush", real)
     half = Index.open(location, corpus=corpus_copy)
     versions = half.engine.versions()
-    from searcher.corpus import scan_corpus
+    from searcher.corpus import Corpus
 
-    sources = {src.id: src for src in scan_corpus(corpus_copy)}
+    sources = {src.id: src for src in Corpus(corpus_copy).sources()}
     assert sum(versions[a] == sources[a].hash for a in sources) < len(sources)  # not done
     report = Index.open_or_create(location, corpus=corpus_copy).sync(jobs=1)
     assert report.updated + report.unchanged == 5

@@ -3,14 +3,13 @@ parser, and every token's offsets slice the stored text exactly."""
 
 from __future__ import annotations
 
-import unicodedata
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from searcher.analysis import analyze
 from searcher.errors import SearcherError
-from searcher.query import compile_query, parse
+from searcher.query import parse
 from searcher.index import Index
 from searcher.text import SYLLABLE_RE, analysis_form, canonical_tones, fold_accents, nfc
 from tests.conftest import CORPUS
@@ -73,9 +72,9 @@ def test_search_never_crashes_and_highlights_slice_the_text(seed_index, text):
 
 
 def test_corpus_paragraphs_round_trip_through_analysis():
-    from searcher.corpus import scan_corpus
+    from searcher.corpus import Corpus
 
-    for source in scan_corpus(CORPUS):
+    for source in Corpus(CORPUS).sources():
         for paragraph in source.load().paragraphs:
             for unit in analyze(paragraph).syllables:
                 assert canonical_tones(paragraph[unit.start : unit.end]).lower() == unit.canon

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from searcher.corpus import scan_corpus
+from searcher.corpus import Corpus
 from searcher.index import Index
 from tests.conftest import CORPUS
 
@@ -38,7 +38,7 @@ def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
 
 def assert_matches_corpus(location, corpus: Path) -> None:
     index = Index.open(location, corpus=corpus)
-    sources = [s for s in scan_corpus(corpus)]
+    sources = [s for s in Corpus(corpus).sources()]
     assert index.engine.versions() == {s.id: s.hash for s in sources}
     expected = {s.id: s.load().paragraphs for s in sources}
     assert index.stats().paragraphs == sum(len(p) for p in expected.values())  # no duplicate survives

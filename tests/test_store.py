@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from searcher.corpus import scan_corpus
+from searcher.corpus import Corpus
 from searcher.engine import embedded
 from searcher.index import Index
 from tests.conftest import CORPUS
@@ -31,7 +31,7 @@ def indexed_pids(location) -> list[str]:
 
 
 def corpus_paragraphs(corpus: Path) -> int:
-    return sum(len(s.load().paragraphs) for s in scan_corpus(corpus))
+    return sum(len(s.load().paragraphs) for s in Corpus(corpus).sources())
 
 
 def test_index_reports_what_it_did_and_only_touches_changes(engine, run, corpus_copy, tmp_path):
@@ -82,7 +82,7 @@ def engine_module(engine):
 
 def test_parallel_workers_index_exactly_what_one_process_does(engine, corpus_copy, tmp_path, monkeypatch):
     # Enough paragraphs to take the parallel path; the same articles under other ids.
-    for source in list(scan_corpus(corpus_copy)):
+    for source in list(Corpus(corpus_copy).sources()):
         for copy in range(3):
             shutil.copy(source.path, corpus_copy / f"{source.id}_copy{copy}.txt")
     monkeypatch.setattr(engine_module(engine), "PARALLEL_MIN_PARAGRAPHS", 50)
@@ -291,4 +291,4 @@ def index_query(snapshot, text: str):
 
 
 def _titles() -> dict[str, str]:
-    return {s.id: s.load().title for s in scan_corpus(CORPUS)}
+    return {s.id: s.load().title for s in Corpus(CORPUS).sources()}

@@ -136,8 +136,9 @@ class Snapshot(ABC):
         """The exact number of paragraphs ``query`` matches."""
 
     @abstractmethod
-    def match_dates(self, query, filters=None) -> list[tuple[str, str]]:
-        """``(date, article)`` of every matching paragraph ("" for an undated article)."""
+    def match_dates(self, query, filters=None) -> list[tuple[str, str, int]]:
+        """Every match of ``query``, counted per article: ``(date, article, paragraphs)``
+        (date "" for an undated article)."""
 
     # -- stored data --
 

@@ -32,7 +32,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 
 from searcher.analysis import analyze  # noqa: E402
-from searcher.corpus import read_article  # noqa: E402
+from searcher.corpus.sources import read_article  # noqa: E402
 from searcher.text import variant_term  # noqa: E402
 
 INDEX = "probe"

@@ -49,6 +49,7 @@ class WhooshSnapshot(Snapshot):
         self.deleted = frozenset(deleted)
         self._lengths: dict[str, bytes] = {}
         self._avg: dict[str, float] = {}
+        self._columns: dict[str, tuple] = {}
         self._evaluator: Evaluator | None = None
 
     # -- PostingSource -----------------------------------------------------------------
@@ -170,28 +171,46 @@ class WhooshSnapshot(Snapshot):
     def count(self, query, filters: Filters | None = None) -> int:
         return self.evaluator().count(query, self.allowed(filters))
 
-    def match_dates(self, query, filters: Filters | None = None) -> list[tuple[str, str]]:
-        docs = self.evaluator().matches(query, self.allowed(filters))
-        dates = self._doc_dates()
-        out = []
-        for d in docs:
-            article, date = dates.get(d, ("", ""))
-            out.append((date, article))
-        return out
+    def match_dates(self, query, filters: Filters | None = None) -> list[tuple[str, str, int]]:
+        import numpy as np
 
-    def _doc_dates(self) -> dict[int, tuple[str, str]]:
-        """Document number → (article, date), from the article and date postings."""
-        found = getattr(self, "_dates", None)
+        docs = self.evaluator().matches(query, self.allowed(filters))
+        if not docs:
+            return []
+        (articles, article_of), (dates, date_of) = self._column(s.ARTICLE), self._column(s.DATE)
+        docs = np.asarray(docs, dtype=np.int64)
+        # One (article, date) pair per article: dates are an article's.
+        pairs, counts = np.unique(np.stack([article_of[docs], date_of[docs]]), axis=1, return_counts=True)
+        return [
+            (dates[d] if d >= 0 else "", articles[a] if a >= 0 else "", int(n))
+            for (a, d), n in zip(pairs.T.tolist(), counts.tolist())
+        ]
+
+    def _column(self, field: str):
+        """Document number → the number of its term in ``field`` (an ID field: one term per
+        document), and the terms: read once per snapshot from the term dictionary. A term
+        whose postings fill its id range (an article's paragraphs are written side by side)
+        is assigned that range from its term info alone; any other has its postings read."""
+        import numpy as np
+
+        found = self._columns.get(field)
         if found is None:
-            found = {}
-            dated = {}
-            for date in self.lexicon(s.DATE):
-                for d in self._docs_of(s.DATE, date):
-                    dated[d] = date
-            for article in self.lexicon(s.ARTICLE):
-                for d in self._docs_of(s.ARTICLE, article):
-                    found[d] = (article, dated.get(d, ""))
-            self._dates = found
+            names: list[str] = []
+            numbers: dict[str, int] = {}
+            column = np.full(self.size, -1, dtype=np.int32)
+            for postings, offset in self.segments:
+                for btext, info in postings.reader.iter_field(field):
+                    name = btext.decode("utf-8") if isinstance(btext, bytes) else btext
+                    number = numbers.setdefault(name, len(names))
+                    if number == len(names):
+                        names.append(name)
+                    low, high, df = info.min_id(), info.max_id(), info.doc_frequency()
+                    if low is not None and high is not None and high - low + 1 == df:
+                        column[offset + low : offset + high + 1] = number
+                    else:
+                        for ids, _ in postings.blocks(info):
+                            column[offset + np.asarray(ids, dtype=np.int64)] = number
+            found = self._columns[field] = (names, column)
         return found
 
     # -- Snapshot: stored data ---------------------------------------------------------

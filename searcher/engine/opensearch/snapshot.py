@@ -255,15 +255,14 @@ class OpenSearchSnapshot(Snapshot):
         body = {"query": search_query(query, filters), "size": 0, "track_total_hits": True}
         return self.engine.search(body)["hits"]["total"]["value"]
 
-    def match_dates(self, query, filters=None) -> list[tuple[str, str]]:
+    def match_dates(self, query, filters=None) -> list[tuple[str, str, int]]:
+        """A composite aggregation over (date, article) of the matches: one bucket per
+        article (an article's paragraphs share its date), its paragraphs counted."""
         sources = [
             {"d": {"terms": {"field": s.DATE, "missing_bucket": True}}},
             {"a": {"terms": {"field": s.ARTICLE}}},
         ]
-        out = []
-        for key, n in self.engine.composite(sources, search_query(query, filters)):
-            out.extend([(key["d"] or "", key["a"])] * n)
-        return out
+        return [(key["d"] or "", key["a"], n) for key, n in self.engine.composite(sources, search_query(query, filters))]
 
     # -- stored data -------------------------------------------------------------------
 
