@@ -157,10 +157,46 @@ def patch_embedded(lengths: bool, union: bool):
     return undo
 
 
-CONVENTIONS = [
-    ("embedded", False, False),
-    ("emb+Lucene len", True, False),
-    ("emb+len+union", True, True),
+def lucene_norms(index, articles) -> None:
+    """Give the embedded snapshot of ``index`` Lucene's own length norms: each paragraph's
+    exact field lengths (from searcher's analysis), as Lucene's one-byte ``intToByte4``
+    code, and the 256 lengths those bytes stand for. Then the embedded evaluator computes
+    Lucene's BM25 to float precision (a measurement of the compiled queries themselves)."""
+    from searcher.engine import schema as s
+    from searcher.engine.opensearch.mapping import GAP, field_tokens
+
+    lengths = {}
+    for article in articles:
+        for doc in s.documents(article):
+            lengths[(doc.article, doc.number)] = {
+                name: sum(1 for t in field_tokens(spec, doc.analysis_for(spec)) if t != GAP)
+                for name, spec in s.ANALYZED.items()
+            }
+    snapshot = index.engine.snapshot()
+    columns = {name: bytearray(snapshot.size) for name in s.ANALYZED}
+    for docnum in range(snapshot.size):
+        if docnum in snapshot.deleted:
+            continue
+        paragraph = snapshot.paragraph(docnum)
+        for name, n in lengths[(paragraph.article, paragraph.number)].items():
+            columns[name][docnum] = _norm_byte(n)
+    snapshot.length_table = tuple(_decode_norm(b) or 1 for b in range(256))
+    snapshot.length_bytes = lambda field: bytes(columns[field])
+
+
+def _norm_byte(length: int) -> int:
+    return length if length < _FREE else _FREE + _int4(length - _FREE)
+
+
+def _decode_norm(b: int) -> int:
+    return b if b < _FREE else _FREE + _uint4(b - _FREE)
+
+
+CONVENTIONS = [  # (name, Lucene's lengths: "approx" from Whoosh's byte / "exact", union Variants df)
+    ("embedded", None, False),
+    ("emb+Lucene len", "approx", False),
+    ("emb+exact norms", "exact", False),
+    ("emb+norms+union", "exact", True),
 ]
 
 
@@ -179,8 +215,9 @@ def quality(url: str, work: Path) -> dict:
     remote.engine.write(articles, [], rebuild=True, jobs=1)
     embedded.close()
     print(f"## xquad_vi: {len(passages)} passages, {len(questions)} questions, both engines")
-    print("(embedded: as it is; emb+Lucene len: its field lengths quantized as Lucene's; emb+len+union: and a")
-    print(" Variants document frequency as the union of the variants' paragraphs: the cluster's conventions)")
+    print("(embedded: as it is; emb+Lucene len: its field lengths quantized as Lucene's, from Whoosh's length byte;")
+    print(" emb+exact norms: Lucene's norm byte of each exact field length; emb+norms+union: and a Variants")
+    print(" document frequency as the union of the variants' paragraphs: all the cluster's conventions)")
     print(f"{'variant':18} {'engine':16} {'MRR@10':>7} {'Hit@1':>7} {'Hit@10':>7}   same top {TOP} as the cluster")
     out = {}
     relevant = [qrels[q["id"]] for q in questions]
@@ -191,9 +228,11 @@ def quality(url: str, work: Path) -> dict:
         out[variant] = {"opensearch": sb}
         print(f"{variant:18} {'opensearch':16} {sb['mrr']:7.4f} {sb['hit1']:7.4f} {sb['hitk']:7.4f}")
         for name, lengths, union in CONVENTIONS:
-            undo = patch_embedded(lengths, union)
+            undo = patch_embedded(lengths == "approx", union)
             try:
                 embedded = Index.open(work / "xquad-embedded")
+                if lengths == "exact":
+                    lucene_norms(embedded, articles)
                 a = _ranked(embedded, texts)
                 embedded.close()
             finally:
