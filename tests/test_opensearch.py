@@ -132,6 +132,81 @@ def test_same_matches_and_scores_as_the_embedded_engine(both, query):
     assert {(h.article, h.paragraph) for h in b.hits[:3]} <= {(h.article, h.paragraph) for h in a.hits[:5]}
 
 
+def _lucene(length: int) -> int:
+    """Lucene's one-byte norm of a field length (SmallFloat.intToByte4), and back."""
+
+    def int4(i):
+        bits = i.bit_length()
+        return i if bits < 4 else ((i >> (bits - 4)) & 0x07) | ((bits - 3) << 3)
+
+    return length if length < 24 else 24 + int4(length - 24)
+
+
+def _unlucene(b: int) -> int:
+    if b < 24:
+        return b
+    i = b - 24
+    bits, shift = i & 0x07, (i >> 3) - 1
+    return 24 + (bits if shift == -1 else (bits | 0x08) << shift)
+
+
+@pytest.fixture
+def lucene_embedded(both, monkeypatch):
+    """The embedded engine scoring with the cluster's conventions: Lucene's norm byte of
+    each paragraph's exact field lengths, and a Variants document frequency counting each
+    paragraph once (the folded field's). What is left between the engines is then float32."""
+    from searcher.corpus import Corpus
+    from searcher.engine import evaluate, scoring
+
+    embedded, _ = both
+    exact = {}
+    for source in Corpus(CORPUS).sources():
+        for doc in s.documents(source.load()):
+            exact[(doc.article, doc.number)] = {
+                name: sum(1 for t in mapping.field_tokens(spec, doc.analysis_for(spec)) if t != mapping.GAP)
+                for name, spec in s.ANALYZED.items()
+            }
+    index = Index.open(embedded.engine.location, corpus=CORPUS)
+    snapshot = index.engine.snapshot()
+    columns = {name: bytearray(snapshot.size) for name in s.ANALYZED}
+    # A keyword field has no norms: Lucene scores it with length 1 (and average 1).
+    columns[s.ARTICLE] = bytearray([1]) * snapshot.size
+    for docnum in range(snapshot.size):
+        if docnum not in snapshot.deleted:
+            paragraph = snapshot.paragraph(docnum)
+            for name, n in exact[(paragraph.article, paragraph.number)].items():
+                columns[name][docnum] = _lucene(n)
+    snapshot.length_table = tuple(_unlucene(b) or 1 for b in range(256))
+    snapshot.length_bytes = lambda field: bytes(columns[field])
+    capped = evaluate.Evaluator.term_idf
+
+    def union_idf(self, field, terms):
+        if len(terms) < 2:
+            return capped(self, field, terms)
+        docs = set()
+        for term in terms:
+            for ids, _ in self.source.blocks(field, term):
+                docs.update(ids)
+        n = len(docs - self.source.deleted)
+        return n, scoring.idf(n, self.source.size)
+
+    monkeypatch.setattr(evaluate.Evaluator, "term_idf", union_idf)
+    return index
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_with_the_clusters_conventions_the_scores_are_the_same(both, lucene_embedded, query):
+    """Every node type compiled to the DSL scores as the embedded evaluator does, once both
+    count lengths and variants alike: the same hits in the same order, scores to 1e-4."""
+    _, remote = both
+    a, b = lucene_embedded.search(query, limit=1000), remote.search(query, limit=1000)
+    assert a.total == b.total
+    for x, y in zip(a.hits, b.hits):
+        assert y.score == pytest.approx(x.score, rel=1e-4, abs=1e-4)
+    ranked = lambda hits: [(round(h.score, 2), h.article, h.paragraph) for h in hits]  # noqa: E731
+    assert sorted(ranked(a.hits), key=lambda r: (-r[0], r[1:])) == sorted(ranked(b.hits), key=lambda r: (-r[0], r[1:]))
+
+
 # -- what it creates ------------------------------------------------------------------
 
 
