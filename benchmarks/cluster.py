@@ -309,6 +309,30 @@ def scale(url: str, n: int, queries: int) -> dict:
             if timed:
                 totals_differ += found["embedded"] != found["opensearch"]
     p = {e: (median(t), percentile(t, 95)) for e, t in times.items()}
+    # "Did you mean" for an accentless query: the whole syllable lexicon (a composite
+    # aggregation, page by page), or only the accent variants of its syllables (one request).
+    from searcher.engine import schema as s
+    from searcher.text import fold_accents
+
+    snapshot = remote.engine.snapshot()
+    started = time.perf_counter()
+    lexicon = sum(1 for _ in snapshot.lexicon(s.SYL))
+    lexicon_s = time.perf_counter() - started
+    sample = sorted({fold_accents(w) for text in asked[:20] for w in text.split()})[:40]
+    started = time.perf_counter()
+    snapshot.variants_of(s.SYL, sample)
+    variants_ms = (time.perf_counter() - started) * 1000
+    typo = {}
+    for engine, index in (("embedded", embedded), ("opensearch", remote)):
+        runs = []
+        for text in ("so trach nhiemm", "cán bộô đảng viên", "nguoi dan tinh"):
+            started = time.perf_counter()
+            index.search(text, limit=10)
+            runs.append((time.perf_counter() - started) * 1000)
+        typo[engine] = median(runs)
+    print(f"\nthe cluster's syllable lexicon: {lexicon:,} terms in {lexicon_s:.2f} s (composite aggregation); "
+          f"the accent variants of {len(sample)} folded syllables: {variants_ms:.0f} ms (one request)")
+    print(f"queries with a typo (Did you mean), median ms: embedded {typo['embedded']:.0f}, opensearch {typo['opensearch']:.0f}")
     print(f"\n{len(asked)} warm queries through Index.search (ms):   p50     p95")
     for engine, (p50, p95) in p.items():
         print(f"  {engine:10} {p50:31.1f} {p95:7.1f}")
@@ -323,6 +347,9 @@ def scale(url: str, n: int, queries: int) -> dict:
         "query_ms": {e: {"p50": v[0], "p95": v[1]} for e, v in p.items()},
         "cluster_bytes": stats.size_bytes,
         "totals_differ": totals_differ,
+        "lexicon_s": lexicon_s,
+        "variants_ms": variants_ms,
+        "typo_ms": typo,
     }
 
 

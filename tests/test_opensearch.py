@@ -450,3 +450,50 @@ def test_a_mapping_conflict_is_one_line_and_a_rebuild_mends_it(cluster, client, 
     assert "refused paragraph" in line and "mapper_parsing_exception" in line and "--rebuild" in line
     assert searcher(*args, "index", "--rebuild").exit_code == 0
     assert searcher(*args, "index").stderr.count("5 unchanged") == 1
+
+
+def test_bulk_batches_are_bounded_and_retried_with_backoff(monkeypatch):
+    """A batch the cluster cannot take now (429, 5xx, a node gone) is sent again after a
+    growing pause, and so are the items it refused one by one with 429; a batch never
+    holds more than MAX_ACTIONS actions; any other refused item is one line."""
+    from searcher.engine.opensearch import bulk
+    from searcher.errors import SearcherError
+
+    pauses = []
+    monkeypatch.setattr(bulk.time, "sleep", pauses.append)
+    monkeypatch.setattr(bulk, "MAX_ACTIONS", 3)
+
+    class Cluster:
+        index, location = "t", "http://node:9200"
+
+        def __init__(self, answers):
+            self.answers, self.sent = list(answers), []
+
+        def bulk_request(self, body):
+            lines = body.decode().splitlines()
+            self.sent.append([json.loads(line)["index"]["_id"] for line in lines[::2]])
+            answer = self.answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer(self.sent[-1])
+
+    ok = lambda ids: {"errors": False, "items": [{"index": {"_id": i, "status": 201}} for i in ids]}  # noqa: E731
+    first_busy = lambda ids: {  # noqa: E731
+        "errors": True,
+        "items": [{"index": {"_id": i, "status": 429 if n == 0 else 201}} for n, i in enumerate(ids)],
+    }
+    cluster = Cluster([bulk._Retry("503"), first_busy, ok, ok])
+    writer = bulk.Bulk(cluster)
+    for n in range(4):
+        writer.index(f"a#{n}", {"text": "x"})
+    writer.flush()
+    assert cluster.sent == [["a#0", "a#1", "a#2"], ["a#0", "a#1", "a#2"], ["a#0"], ["a#3"]]
+    assert pauses == [0.5, 1.0]
+    refused = lambda ids: {  # noqa: E731
+        "errors": True,
+        "items": [{"index": {"_id": ids[0], "status": 400, "error": {"type": "mapper_parsing_exception", "reason": "failed to parse field [para]"}}}],
+    }
+    writer = bulk.Bulk(Cluster([refused]))
+    writer.index("b#1", {"text": "x"})
+    with pytest.raises(SearcherError, match=r"refused paragraph b#1 \(400 mapper_parsing_exception: failed to parse field \[para\]\)"):
+        writer.flush()
