@@ -261,7 +261,19 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def scale(url: str, n: int, queries: int) -> dict:
+def cluster_cpu_s(url: str) -> float:
+    """CPU seconds the cluster's node processes have used so far (``_nodes/stats``)."""
+    from opensearchpy import OpenSearch
+
+    client = OpenSearch(hosts=url.split(","), timeout=30)
+    try:
+        nodes = client.nodes.stats(metric="process")["nodes"].values()
+        return sum(node["process"]["cpu"]["total_in_millis"] for node in nodes) / 1000
+    finally:
+        client.close()
+
+
+def scale(url: str, n: int, queries: int, build: bool = True) -> dict:
     from indexing import run_worker  # noqa: E402 (benchmarks/indexing.py)
     from make_corpus import ensure_corpus  # noqa: E402
     from warm_query import make_queries  # noqa: E402
@@ -277,18 +289,26 @@ def scale(url: str, n: int, queries: int) -> dict:
     folder = DATA / f"index-cluster-bench-{n}"
     name = f"bench-{n}"
     builds = {}
+    cluster_cpu = 0.0
     for engine, where in (("embedded", ["--index", str(folder)]), ("opensearch", ["--engine", "opensearch", "--url", url, "--name", name])):
+        if not build:
+            break
+        before = cluster_cpu_s(url)
         run = run_measured([*searcher_cmd(), *where, "--corpus", str(corpus), "index", "--rebuild", *jobs], sample_memory=True)
         if run.returncode != 0:
             sys.exit(f"{engine} build failed:\n{run.stderr.decode(errors='replace')}")
         builds[engine] = run
+        used = cluster_cpu_s(url) - before
+        if engine == "opensearch":
+            cluster_cpu = used
         print(f"{engine:10} build: {run.wall:7.1f} s wall, {run.user + run.sys:7.1f} s CPU (searcher's processes), "
-              f"peak PSS {run.tree_pss_kib / 1e6:.2f} GB", flush=True)
-    pyvi = run_worker("pyvi", corpus, DATA / f"cluster-bench-pyvi-{n}.jsonl")
+              f"peak PSS {run.tree_pss_kib / 1e6:.2f} GB; the cluster's nodes meanwhile: {used:.1f} CPU-s", flush=True)
+    _, pyvi = run_worker("pyvi", corpus, DATA / f"cluster-bench-pyvi-{n}.jsonl")
     print(f"{'pyvi':10} alone: {pyvi['seconds']:7.1f} s (one core)")
     for engine in builds:
         print(f"{engine:10} / pyvi: {ratio(builds[engine].wall, pyvi['seconds'])} wall")
-    print(f"opensearch / embedded: {ratio(builds['opensearch'].wall, builds['embedded'].wall)} wall")
+    if builds:
+        print(f"opensearch / embedded: {ratio(builds['opensearch'].wall, builds['embedded'].wall)} wall")
     remote = Index.open(ClusterIndex(url, name))
     stats = remote.stats()
     print(f"cluster index: {stats.paragraphs:,} paragraphs, {stats.size_bytes / 1e6:.1f} MB with its replicas, "
@@ -343,6 +363,7 @@ def scale(url: str, n: int, queries: int) -> dict:
         "characters": chars,
         "build_s": {e: r.wall for e, r in builds.items()},
         "build_cpu_s": {e: r.user + r.sys for e, r in builds.items()},
+        "cluster_build_cpu_s": cluster_cpu,
         "pyvi_s": pyvi["seconds"],
         "query_ms": {e: {"p50": v[0], "p95": v[1]} for e, v in p.items()},
         "cluster_bytes": stats.size_bytes,
@@ -359,6 +380,7 @@ def main() -> None:
     parser.add_argument("--no-quality", action="store_true", help="skip xquad_vi")
     parser.add_argument("--scale", type=int, default=0, help="also build an N-paragraph corpus into both (e.g. 100000)")
     parser.add_argument("--queries", type=int, default=300, help="warm queries at scale (default 300)")
+    parser.add_argument("--no-build", action="store_true", help="at scale, reuse the indexes a previous run built")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     args = parser.parse_args()
     if not args.url:
@@ -370,7 +392,7 @@ def main() -> None:
     if not args.no_quality:
         record["quality"] = quality(args.url, work)
     if args.scale:
-        record["scale"] = scale(args.url, args.scale, args.queries)
+        record["scale"] = scale(args.url, args.scale, args.queries, build=not args.no_build)
     if args.json:
         args.json.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 
