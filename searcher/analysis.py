@@ -9,7 +9,6 @@ Invariant: for every unit, ``text[unit.start:unit.end]`` is the stored text it c
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -27,17 +26,17 @@ class Unit(NamedTuple):
 
 @dataclass(frozen=True)
 class Analysis:
-    """One text, analyzed: what every analyzed field of a paragraph is built from."""
+    """One text, analyzed: what every analyzed field of a paragraph is built from.
+
+    A syllable's position is its index in ``syllables``: punctuation between two
+    syllables leaves no gap, so a phrase copied with its punctuation ("minh bạch, dân
+    chủ") finds the text it was copied from, as in SQLite FTS5 and Lucene. ``bigrams`` are
+    the pairs of adjacent syllables, punctuation or not.
+    """
 
     syllables: tuple[Unit, ...]
     words: tuple[Unit, ...]
     bigrams: tuple[Unit, ...]
-    # Phrase positions of the syllables: punctuation between two syllables leaves a gap,
-    # so "chức trách, nhiệm vụ" does not match the phrase "trách nhiệm".
-    positions: tuple[int, ...] = ()
-
-
-_JOINING_GAP = re.compile(r"[\s\-\u2010\u2011]+")
 
 
 _FORMS: dict[str, tuple[str, str]] = {}  # syllable as written → (canonical, folded)
@@ -74,17 +73,9 @@ def analyze(text: str, words: bool = True, bigrams: bool = True) -> Analysis:
 
     if not bigrams:
         return Analysis(tuple(syllables), (), ())
-    pairs = []
-    positions = [0] * len(matches)
-    for i in range(1, len(matches)):
-        # Syllables separated by spaces or a hyphen are adjacent: they make a bigram and
-        # consecutive phrase positions. Any other punctuation between them is a boundary.
-        if _JOINING_GAP.fullmatch(form, matches[i - 1].end(), matches[i].start()):
-            a, b = syllables[i - 1], syllables[i]
-            pairs.append(Unit(a.start, b.end, f"{a.canon}_{b.canon}", f"{a.folded}_{b.folded}"))
-            positions[i] = positions[i - 1] + 1
-        else:
-            positions[i] = positions[i - 1] + 2
+    pairs = [
+        Unit(a.start, b.end, f"{a.canon}_{b.canon}", f"{a.folded}_{b.folded}") for a, b in zip(syllables, syllables[1:])
+    ]
 
     word_units: list[Unit] = []
     if words and matches:
@@ -109,7 +100,7 @@ def analyze(text: str, words: bool = True, bigrams: bool = True) -> Analysis:
                     )
                 )
             i = j
-    return Analysis(tuple(syllables), tuple(word_units), tuple(pairs), tuple(positions))
+    return Analysis(tuple(syllables), tuple(word_units), tuple(pairs))
 
 
 def describe(text: str) -> list[tuple[str, str]]:

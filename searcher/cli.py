@@ -307,7 +307,9 @@ def query_command(
     output.write_results(results, mode, output.use_color(color, is_tty), sys.stdout)
     if results.suggestion and mode != "json":
         click.echo(f"Did you mean: {results.suggestion}?", err=True)
-    sys.exit(EXIT_HITS if results.hits else EXIT_NO_HITS)
+    if results.hits and results.complete == 0:
+        click.echo("No paragraph has every word of the query: these have some of them.", err=True)
+    sys.exit(EXIT_HITS if results.found else EXIT_NO_HITS)
 
 
 # -- adding and removing articles -----------------------------------------------------

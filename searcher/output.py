@@ -66,6 +66,8 @@ def hit_record(hit: Hit, query: str, query_id=None) -> dict:
         record["duplicates"] = hit.duplicates
     if hit.group is not None:
         record["group"] = hit.group
+    if hit.complete is not None:
+        record["complete"] = hit.complete
     if hit.before or hit.after:
         record["before"] = [{"paragraph": c.paragraph, "text": c.text} for c in hit.before]
         record["after"] = [{"paragraph": c.paragraph, "text": c.text} for c in hit.after]
@@ -82,6 +84,8 @@ def summary_record(results: Results, query_id=None) -> dict:
         returned=len(results.hits),
         elapsed_ms=results.elapsed_ms,
     )
+    if results.complete is not None:
+        record["complete"] = results.complete
     if results.suggestion:
         record["suggestion"] = results.suggestion
     return record
@@ -113,7 +117,7 @@ def write_batch(answers: Iterable, out: IO[str], err: IO[str]) -> tuple[bool, bo
             err.write(f"Error: {answer.error}\n")
         else:
             write_json(answer.results, out, query_id=answer.query_id)
-            hits = hits or bool(answer.results.hits)
+            hits = hits or answer.results.found
     out.flush()
     return hits, errors
 
@@ -217,7 +221,12 @@ def write_rich(results: Results, console, color: bool = True) -> None:
     from rich.text import Text
 
     current_group = None
+    previous = None
     for hit in results.hits:
+        if hit.complete is False and previous is not False and hit.group is None:
+            console.print(Text("Paragraphs with some of the words:", style="dim italic"))
+            console.print()
+        previous = hit.complete
         if hit.group is not None and hit.group != current_group:
             current_group = hit.group
             title = Text(f"{hit.group}. ", style="bold")
@@ -241,7 +250,8 @@ def write_rich(results: Results, console, color: bool = True) -> None:
             console.print(Text(f"{indent}¶{c.paragraph} {c.text}", style="dim"))
         console.print()
     shown = len(results.hits)
-    console.print(Text(f"{shown} of {results.total} paragraphs · {results.elapsed_ms:.0f} ms", style="dim"))
+    every = f" ({results.complete} with every word)" if results.complete is not None else ""
+    console.print(Text(f"{shown} of {results.total} paragraphs{every} · {results.elapsed_ms:.0f} ms", style="dim"))
 
 
 # -- one article (searcher show) -------------------------------------------------------

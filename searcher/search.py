@@ -38,6 +38,7 @@ class Hit:
     highlights: tuple[tuple[int, int], ...]
     duplicates: int = 0  # identical paragraphs (in other articles) folded into this hit
     group: int | None = None  # with grouping: the rank of this hit's article
+    complete: bool | None = None  # it holds every word of the query (None: a question)
     before: tuple[Context, ...] = ()
     after: tuple[Context, ...] = ()
 
@@ -49,32 +50,79 @@ class Results:
     total: int
     elapsed_ms: float
     suggestion: str | None = None  # a corrected query, when this one finds little
+    # Of the matches, those holding every word of the query (in the text or the title):
+    # they rank first. None for a question, which ranks all its matches alike.
+    complete: int | None = None
+
+    @property
+    def found(self) -> bool:
+        """Whether the query matched fully: a hit, and for a keyword query a paragraph
+        with every word (the exit status of ``searcher query`` says this)."""
+        return bool(self.hits) and self.complete != 0
 
 
 def highlight_spans(text: str, compiled: Compiled) -> tuple[tuple[int, int], ...]:
-    """Where the query's words stand in ``text``: matched syllables, joined within a word."""
+    """Where the query's words stand in ``text`` (``query.Mark``): half-open offsets,
+    one span per word (syllables of one word joined across the spaces between them)."""
+    units = analyze(text, words=False, bigrams=False).syllables
+    marked = [False] * len(units)
+    joined = [False] * len(units)  # unit i continues the word of unit i - 1
+    for mark in compiled.marks:
+        _mark(units, mark, marked, joined)
     spans: list[list[int]] = []
-    prev_key = None
-    for unit in analyze(text, words=False, bigrams=False).syllables:
-        if unit.canon in compiled.exact:
-            key = unit.canon
-        elif unit.folded in compiled.folded:
-            key = unit.folded
-        else:
-            prev_key = None
+    for i, unit in enumerate(units):
+        if not marked[i]:
             continue
-        joined = (
-            spans
-            and prev_key is not None
-            and (prev_key, key) in compiled.joins
-            and text[spans[-1][1] : unit.start].isspace()
-        )
-        if joined:
+        if joined[i] and marked[i - 1] and spans and text[units[i - 1].end : unit.start].isspace():
             spans[-1][1] = unit.end
         else:
             spans.append([unit.start, unit.end])
-        prev_key = key
-    return tuple((s, e) for s, e in spans)
+    return tuple((a, b) for a, b in spans)
+
+
+def _mark(units, mark, marked: list[bool], joined: list[bool]) -> None:
+    """Mark in ``units`` what ``mark`` looks for (see ``query.Mark``)."""
+    size, n = len(mark.canon), len(units)
+    tests = []
+    for canon, folded, exact in zip(mark.canon, mark.folded, mark.exact):
+        if exact and any(u.canon == canon for u in units):
+            tests.append(lambda u, c=canon: u.canon == c)
+        else:
+            tests.append(lambda u, f=folded: u.folded == f)
+
+    def run_at(i: int, j: int) -> int:
+        """How many units from ``i`` match the query syllables from ``j``, in order."""
+        k = 0
+        while i + k < n and j + k < size and tests[j + k](units[i + k]):
+            k += 1
+        return k
+
+    def put(i: int, j: int, length: int) -> None:
+        for k in range(length):
+            marked[i + k] = True
+            if k and (j + k - 1) in mark.joins:
+                joined[i + k] = True
+
+    if mark.kind == "phrase":
+        for i in range(n - size + 1):
+            if run_at(i, 0) == size:
+                put(i, 0, size)
+        return
+    covered: set[int] = set()
+    i = 0
+    while i < n:
+        length, start = max(((run_at(i, j), j) for j in range(size)), default=(0, 0))
+        if length >= 2:
+            put(i, start, length)
+            covered.update(range(start, start + length))
+            i += length
+        else:
+            i += 1
+    for j in range(size):
+        if j not in covered:
+            for i in range(n):
+                if tests[j](units[i]):
+                    marked[i] = True
 
 
 def _duplicate_key(text: str) -> str:
@@ -90,16 +138,17 @@ def _rough_key(text: str) -> str:
 def _unique_hits(snapshot, query, filters: Filters, wanted: int):
     """Top hits with repeated identical paragraphs collapsed into the first (best) one.
 
-    Returns ``(hits, duplicate counts, total matches)``, each hit a ``(Paragraph, score)``
-    pair; ranks further down until ``wanted`` distinct paragraphs are found or the
-    matches run out.
+    Returns ``(hits, duplicate counts, total matches, full matches)``, each hit a
+    ``(Paragraph, score, complete)`` triple (``complete``: in the first tier, ``None`` if
+    the query has no tiers); ranks further down until ``wanted`` distinct paragraphs are
+    found or the matches run out.
     """
     window = wanted * 2 + 10
     while True:
-        ranked, total = snapshot.top(query, window, filters)
+        ranked, total, full = snapshot.top(query, window, filters)
         seen: dict[str, list] = {}  # rough key -> [[exact key or None, index in unique]]
         unique, counts = [], []
-        for ref, score in ranked:
+        for position, (ref, score) in enumerate(ranked):
             paragraph = snapshot.paragraph(ref)
             text = paragraph.text
             rough = _rough_key(text)
@@ -115,10 +164,10 @@ def _unique_hits(snapshot, query, filters: Filters, wanted: int):
                 counts[duplicate_of] += 1
                 continue
             seen.setdefault(rough, []).append([exact, len(unique)])
-            unique.append((paragraph, score))
+            unique.append((paragraph, score, None if full is None else position < full))
             counts.append(0)
         if len(unique) >= wanted or len(ranked) < window:
-            return unique[:wanted], counts[:wanted], total
+            return unique[:wanted], counts[:wanted], total, full
         window *= 4
 
 
@@ -153,7 +202,7 @@ def search(
     compiled = compile_query(text, snapshot)
     filters = Filters(article=article, since=since, until=until)
     wanted = (offset + limit) * (group * 4 if group else 1)
-    found, counts, total = _unique_hits(snapshot, compiled.query, filters, wanted)
+    found, counts, total, full = _unique_hits(snapshot, compiled.query, filters, wanted)
     picked = list(zip(found, counts))
     groups: dict[str, int] = {}
     if group:
@@ -172,7 +221,7 @@ def search(
         first_rank = offset + 1
     hits = []
     articles: dict[str, object] = {}
-    for rank, ((paragraph, score), duplicates) in enumerate(picked, start=first_rank):
+    for rank, ((paragraph, score, complete), duplicates) in enumerate(picked, start=first_rank):
         before, after = _context(snapshot, paragraph, context)
         if paragraph.article not in articles:
             articles[paragraph.article] = snapshot.article_meta(paragraph.ref)
@@ -191,19 +240,21 @@ def search(
                 highlights=highlight_spans(paragraph.text, compiled),
                 duplicates=duplicates,
                 group=groups.get(paragraph.article),
+                complete=complete,
                 before=before,
                 after=after,
             )
         )
     suggestion = None
-    if total < SUGGEST_BELOW:
+    if (total if full is None else full) < SUGGEST_BELOW:
         from searcher.suggest import suggest
 
-        suggestion = suggest(text, snapshot, filters, total)
+        suggestion = suggest(text, snapshot, filters, total if full is None else full)
     return Results(
         query=text,
         hits=tuple(hits),
         total=total,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
         suggestion=suggestion,
+        complete=full,
     )

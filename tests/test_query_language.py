@@ -12,7 +12,9 @@ from tests.test_cli import hits_of
 
 
 def lower(text: str) -> str:
-    return canonical_tones(text).lower()
+    """The text's syllables, lowercased, tones in canonical place, one space apart: a
+    phrase matches across punctuation, so it is looked for here."""
+    return " ".join(re.findall(r"[^\W_]+", canonical_tones(text).lower()))
 
 
 def test_exclusion_removes_every_paragraph_with_the_phrase(run):
@@ -35,10 +37,12 @@ def test_or_returns_paragraphs_with_either_phrase(run):
 
 def test_parentheses_group_alternatives(run):
     hits = hits_of(run("query", '(kỷ luật OR "nêu gương") cán bộ', "--json", "-n", "500"))
-    assert hits
-    for hit in hits:
-        # Accented words also match other accents (ranked lower): compare folded forms.
-        words = set(re.findall(r"[^\W_]+", fold_accents(hit["text"])))
+    full = [h for h in hits if h["complete"]]
+    assert full and hits[: len(full)] == full  # the full matches first
+    for hit in full:
+        # Accented words also match other accents (ranked lower): compare folded forms;
+        # a word may be in the article's title.
+        words = set(re.findall(r"[^\W_]+", fold_accents(hit["text"] + " " + hit["title"])))
         assert {"can", "bo"} <= words
         assert {"ky", "luat"} <= words or "neu guong" in fold_accents(hit["text"])
 
@@ -103,8 +107,8 @@ def test_context_brings_the_neighbouring_paragraphs(run):
 
 def test_a_typo_gets_a_suggestion_from_the_vocabulary(run):
     result = run("query", "trách nhiệmm")
-    assert result.exit_code == 1
-    assert result.stderr.strip() == "Did you mean: trách nhiệm?"
+    assert result.exit_code == 1  # no paragraph has both words
+    assert "Did you mean: trách nhiệm?" in result.stderr.splitlines()
     summary = json.loads(run("query", "kỷ luậtt", "--json").stdout.splitlines()[-1])
     assert summary["suggestion"] == "kỷ luật"
 
@@ -112,7 +116,7 @@ def test_a_typo_gets_a_suggestion_from_the_vocabulary(run):
 def test_an_accentless_query_with_a_typo_gets_its_accented_form(run):
     result = run("query", "so trach nhiemm")
     assert result.exit_code == 1
-    assert result.stderr.strip() == "Did you mean: sợ trách nhiệm?"
+    assert "Did you mean: sợ trách nhiệm?" in result.stderr.splitlines()
 
 
 def test_a_query_that_finds_plenty_gets_no_suggestion(run):

@@ -274,7 +274,7 @@ def test_neighbouring_paragraphs_and_titles_come_from_the_hits_own_article(engin
     titles = _titles()
     for article_id in SEED_IDS:
         article = index.article(article_id)
-        ranked, _ = snapshot.top(index_query(snapshot, f"article:{article_id}"), 1000)
+        ranked, _, _ = snapshot.top(index_query(snapshot, f"article:{article_id}"), 1000)
         for ref, _ in ranked[:5]:
             paragraph = snapshot.paragraph(ref)
             near = snapshot.paragraphs_near(ref, range(1, len(article.paragraphs) + 1))

@@ -127,9 +127,10 @@ class Snapshot(ABC):
     # -- searching --
 
     @abstractmethod
-    def top(self, query, limit: int, filters=None) -> tuple[list[tuple[object, float]], int]:
+    def top(self, query, limit: int, filters=None) -> tuple[list[tuple[object, float]], int, int | None]:
         """The ``limit`` best ``(ref, score)`` pairs of a compiled query (score
-        descending; ties in index order) and the exact number of matches."""
+        descending, ties in index order; a ``Tiered`` query's first tier first), the
+        exact number of matches, and of those in the first tier (``None``: not tiered)."""
 
     @abstractmethod
     def count(self, query, filters=None) -> int:
@@ -137,8 +138,8 @@ class Snapshot(ABC):
 
     @abstractmethod
     def match_dates(self, query, filters=None) -> list[tuple[str, str, int]]:
-        """Every match of ``query``, counted per article: ``(date, article, paragraphs)``
-        (date "" for an undated article)."""
+        """Every full match of ``query`` (of a ``Tiered`` query, its first tier), counted
+        per article: ``(date, article, paragraphs)`` (date "" for an undated article)."""
 
     # -- stored data --
 

@@ -4,10 +4,11 @@ posting lists, to the exact top hits and the exact number of matches.
 Evaluation is term at a time: each term's postings are read in bulk and scored with BM25
 (``searcher.engine.scoring``) into a *score table*, and the nodes combine tables (And
 intersects, Or and Quorum add, Not subtracts, AndMaybe adds where the required part
-matched). Every match of the required part is scored, so the total is exact (the size of
-its table) and no pruning can drop a document that belongs in the top n; only the
-optional evidence of an ``AndMaybe`` is skipped for documents that cannot reach the top n
-whatever it adds (MaxScore, from each term's largest possible weight).
+matched). Every match is scored, so the total is exact (the size of its table) and no pruning can
+drop a document that belongs in the top n. (Skipping the optional evidence of documents
+that cannot reach the top, MaxScore, is gone with the fitted ranking: plain words are
+all optional evidence of an OR, and the first tier of a keyword query can hold any
+score.)
 
 One tree walk, two kinds of table behind one small interface (``DictTables``,
 ``DenseTables``): a ``{docnum: score}`` dict for small indexes, where importing numpy
@@ -16,20 +17,27 @@ match; a match always scores above 0) for large ones, where whole-array operatio
 a Python operation per posting. Both give the same scores, order and totals.
 
 The evaluator reads postings through a ``PostingSource`` (the embedded engine's reader
-provides one): global document numbers, frequencies, positions, one quantized length
-byte per document and field. Tables of common terms are kept (LRU) for the next queries
-of the same source, which a ``--batch`` reuses.
+provides one): global document numbers, frequencies, positions, one norm byte per
+document and field. Tables of common terms are kept (LRU) for the next queries of the
+same source, which a ``--batch`` reuses.
+
+A phrase scores as one term (``scoring``): its frequency in a paragraph is the number of
+times it occurs there. Over the paragraph's syllables (``syl``, ``fold``) the phrase's
+candidates and, for two syllables, its frequencies come from the bigram field (every
+pair of adjacent syllables is a bigram term): a two-syllable phrase reads one short
+posting list, and a longer one checks positions only in the paragraphs holding all its
+bigrams.
 """
 
 from __future__ import annotations
 
 import heapq
-import math
 from collections import OrderedDict
 from typing import Iterable, Iterator, Protocol, Sequence
 
 from searcher.engine import scoring
-from searcher.engine.nodes import And, AndMaybe, Not, Nothing, Or, Phrase, Quorum, Term, Variants
+from searcher.engine.nodes import And, AndMaybe, Not, Nothing, Or, Phrase, Quorum, Term, Tiered, Variants
+from searcher.engine.schema import BM25_PARAMS, phrase_pairs
 from searcher.text import VARIANT_SEP
 
 DENSE_MIN_DOCS = 50_000  # from this many documents, dense (numpy) tables
@@ -49,13 +57,14 @@ class PostingSource(Protocol):
 
     size: int  # document numbers are 0 .. size-1, deleted ones included
     deleted: frozenset  # deleted document numbers
-    length_table: Sequence[float]  # the length each of the 256 length bytes stands for
+    length_table: Sequence[float]  # the length each of the 256 norm bytes stands for
 
     def doc_frequency(self, field: str, term: str) -> int: ...
     def expand_prefix(self, field: str, prefix: str) -> list[str]: ...
+    def normed(self, field: str) -> bool: ...  # whether the field keeps lengths
+    def field_count(self, field: str) -> int: ...  # documents that have the field
     def avg_length(self, field: str) -> float: ...
     def length_bytes(self, field: str) -> bytes: ...
-    def term_bound(self, field: str, term: str) -> tuple[float, float] | None: ...
     def blocks(self, field: str, term: str, wanted: list[int] | None = None) -> Iterator[tuple[list, Sequence | None]]: ...
     def arrays(self, field: str, term: str): ...
     def positions(self, field: str, term: str, docs: list[int]) -> dict[int, list[int]]: ...
@@ -66,7 +75,7 @@ class Evaluator:
 
     def __init__(self, source: PostingSource, params: dict[str, tuple[float, float]] | None = None, dense: bool | None = None):
         self.source = source
-        self.params = params or {}  # field -> (k1, b); default scoring.K1, scoring.B
+        self.params = BM25_PARAMS if params is None else params  # field -> (k1, b); else scoring.K1, B
         if dense is None:
             dense = source.size >= DENSE_MIN_DOCS
         self.tables: DictTables | DenseTables = DenseTables(self) if dense else DictTables(self)
@@ -74,41 +83,41 @@ class Evaluator:
 
     # -- public ------------------------------------------------------------------------
 
-    def top(self, node, limit: int, allowed=None) -> tuple[list[tuple[int, float]], int]:
-        """The ``limit`` best ``(docnum, score)`` pairs (score descending, then docnum)
-        and the number of matching documents. ``allowed`` (from ``tables.allowed``),
-        if given, restricts the matches."""
+    def top(self, node, limit: int, allowed=None) -> tuple[list[tuple[int, float]], int, int | None]:
+        """The ``limit`` best ``(docnum, score)`` pairs (score descending, then docnum; a
+        ``Tiered`` query's first tier before the rest), the number of matching documents,
+        and of those in the first tier (``None`` if the query is not tiered). ``allowed``
+        (from ``tables.allowed``), if given, restricts the matches."""
         ops = self.tables
-        if isinstance(node, AndMaybe) and node.boost == 1.0:
-            required = ops.restrict(self.table(node.required, allowed), allowed)
-            total = ops.size(required)
-            candidates = required
-            if total > limit:
-                # MaxScore: the optional part adds at most ``bound`` to a document, and
-                # the ``limit`` best by the required part alone score at least ``floor``
-                # in the end; a document below ``floor - bound`` cannot reach the top.
-                bound = self.bound(node.optional)
-                floor = ops.kth_largest(required, limit)
-                if bound < floor:
-                    candidates = ops.at_least(required, floor - bound)
-            table = ops.add_where(candidates, self.table(node.optional, ops.docs(candidates)))
-            return ops.best(table, limit), total
+        if isinstance(node, Tiered):
+            table = ops.restrict(self.table(node.query, allowed), allowed)
+            first = ops.restrict(self.table(node.first, ops.docs(table)), ops.docs(table))
+            head = ops.best(ops.restrict(table, ops.docs(first)), limit)
+            if len(head) < limit:
+                head += ops.best(ops.exclude(table, first), limit - len(head))
+            return head, ops.size(table), ops.size(first)
         table = ops.restrict(self.table(node, allowed), allowed)
-        return ops.best(table, limit), ops.size(table)
+        return ops.best(table, limit), ops.size(table), None
+
+    def _matching(self, node):
+        """The part of ``node`` that decides which documents match (its ranking aside)."""
+        while isinstance(node, (Tiered, AndMaybe)):
+            node = node.query if isinstance(node, Tiered) else node.required
+        return node
 
     def count(self, node, allowed=None) -> int:
         """The number of documents ``node`` matches (among ``allowed``)."""
         ops = self.tables
-        if isinstance(node, AndMaybe):
-            node = node.required
-        return ops.size(ops.restrict(self.table(node, allowed), allowed))
+        return ops.size(ops.restrict(self.table(self._matching(node), allowed), allowed))
 
     def matches(self, node, allowed=None) -> list[int]:
-        """Every document ``node`` matches (among ``allowed``), in docnum order."""
+        """Every document ``node`` matches fully (among ``allowed``: of a ``Tiered``
+        query, its first tier), in docnum order."""
         ops = self.tables
-        if isinstance(node, AndMaybe):
-            node = node.required
-        return sorted(ops.doc_list(ops.restrict(self.table(node, allowed), allowed)))
+        table = ops.restrict(self.table(self._matching(node), allowed), allowed)
+        if isinstance(node, Tiered):
+            table = ops.restrict(self.table(node.first, ops.docs(table)), ops.docs(table))
+        return sorted(ops.doc_list(table))
 
     def table(self, node, restrict=None):
         """The scores of the documents ``node`` matches. With ``restrict`` (a docs value of
@@ -131,6 +140,8 @@ class Evaluator:
         elif isinstance(node, Not):
             # Alone (in an Or), a Not matches every other document, with score 1.0.
             return ops.inverse(self.table(node.child, None))
+        elif isinstance(node, Tiered):
+            return self.table(node.query, restrict)
         elif isinstance(node, Nothing):
             return ops.empty()
         else:
@@ -138,32 +149,21 @@ class Evaluator:
         boost = node.boost
         return ops.scale(table, boost) if boost != 1.0 else table
 
-    def bound(self, node) -> float:
-        """An upper bound of any document's score for ``node`` (``inf`` if unknown)."""
-        if isinstance(node, Term):
-            return self._bound(node.field, [node.text], node.boost)
-        if isinstance(node, Variants):
-            return self._bound(node.field, self._variants(node), node.boost)
-        if isinstance(node, Phrase):
-            return sum(self._bound(node.field, [t], 1.0) for t in node.terms) * node.boost
-        if isinstance(node, (And, Or)):
-            if any(isinstance(child, Not) for child in node.children):
-                return math.inf
-            return sum(self.bound(child) for child in node.children) * node.boost
-        return math.inf
-
     # -- leaves ------------------------------------------------------------------------
 
     def k1_b(self, field: str) -> tuple[float, float]:
         return self.params.get(field, (scoring.K1, scoring.B))
 
     def norms(self, field: str) -> list[float]:
-        """BM25's length normalisation, by length byte."""
+        """BM25's length normalisation, by norm byte (a field without lengths: k1)."""
         found = self._norms.get(field)
         if found is None:
             k1, b = self.k1_b(field)
-            avg = self.source.avg_length(field) or 1
-            found = [scoring.length_norm(length, avg, k1, b) for length in self.source.length_table]
+            if self.source.normed(field):
+                avg = self.source.avg_length(field) or 1
+                found = [scoring.length_norm(length, avg, k1, b) for length in self.source.length_table]
+            else:
+                found = [k1] * 256
             self._norms[field] = found
         return found
 
@@ -177,24 +177,9 @@ class Evaluator:
         """Document frequency and IDF of ``terms`` taken as one term (their document
         frequencies added, capped at the number of documents: a paragraph holding two
         variants counts twice, and past the cap the IDF would turn negative)."""
-        size = self.source.size
+        size = self.source.field_count(field)
         df = sum(self.source.doc_frequency(field, t) for t in terms)
         return df, scoring.idf(min(df, size), size)
-
-    def _bound(self, field: str, terms: list[str], boost: float) -> float:
-        max_tf, min_length = 0.0, math.inf
-        for term in terms:
-            found = self.source.term_bound(field, term)
-            if found is None:
-                continue
-            max_tf += found[0]  # variants: a document's frequencies add up
-            min_length = min(min_length, found[1])
-        if not max_tf:
-            return 0.0
-        k1, b = self.k1_b(field)
-        _, term_idf = self.term_idf(field, terms)
-        avg = self.source.avg_length(field) or 1
-        return scoring.bm25_bound(max_tf, min_length or 1, avg, term_idf, k1, b) * boost * (1 + 1e-9)
 
     def _leaf(self, node, restrict):
         terms = self._terms_of(node)
@@ -205,14 +190,72 @@ class Evaluator:
         return ops.scale(table, node.boost) if node.boost != 1.0 else table
 
     def _phrase(self, node: Phrase, restrict):
+        """A phrase as one term: Lucene's PhraseQuery (frequency = occurrences, IDF = the
+        sum of its terms' IDFs)."""
         ops = self.tables
-        candidates = self._and(tuple(Term(node.field, t) for t in node.terms), restrict)
-        docs = sorted(ops.doc_list(candidates))
-        if not docs:
-            return candidates
-        where = [self.source.positions(node.field, term, docs) for term in node.terms]
-        keep = [d for d in docs if _consecutive([w.get(d, ()) for w in where])]
-        return ops.restrict(candidates, ops.allowed(keep))
+        n = self.source.field_count(node.field)
+        dfs = [self.source.doc_frequency(node.field, t) for t in node.terms]
+        if not all(dfs):
+            return ops.empty()
+        phrase_idf = sum(scoring.idf(min(df, n), n) for df in dfs)
+        freqs = self._phrase_freqs(node, restrict)
+        return ops.from_frequencies(node.field, freqs, phrase_idf)
+
+    def _docs(self, field: str, terms: list[str], restrict) -> set[int]:
+        """The live documents holding any of ``terms`` (among ``restrict``: docs value)."""
+        wanted = None if restrict is None else sorted(self.tables.doc_list_of(restrict))
+        found: set[int] = set()
+        for term in terms:
+            for ids, _ in self.source.blocks(field, term, wanted):
+                found.update(ids)
+        found -= self.source.deleted
+        if wanted is not None:
+            found &= set(wanted)
+        return found
+
+    def _phrase_freqs(self, node: Phrase, restrict) -> dict[int, int]:
+        """Document → how many times the phrase occurs in it (documents where it does)."""
+        pairs = phrase_pairs(node.field, node.terms)
+        if pairs is not None:
+            field, prefixes = pairs
+            pair_terms = [self.source.expand_prefix(field, p) if is_prefix else [p] for p, is_prefix in prefixes]
+            if len(node.terms) == 2:
+                # Every pair of adjacent syllables is a bigram: its frequency is the phrase's.
+                wanted = None if restrict is None else sorted(self.tables.doc_list_of(restrict))
+                freqs: dict[int, int] = {}
+                for term in pair_terms[0]:
+                    for ids, weights in self.source.blocks(field, term, wanted):
+                        for k, d in enumerate(ids):
+                            freqs[d] = freqs.get(d, 0) + (1 if weights is None else int(weights[k]))
+                keep = set(freqs) - self.source.deleted
+                if wanted is not None:
+                    keep &= set(wanted)
+                return {d: freqs[d] for d in keep}
+            order = sorted(range(len(pair_terms)), key=lambda k: sum(self.source.doc_frequency(field, t) for t in pair_terms[k]))
+            candidates = restrict
+            docs: set[int] = set()
+            for k in order:
+                docs = self._docs(field, pair_terms[k], candidates)
+                if not docs:
+                    return {}
+                candidates = self.tables.allowed(sorted(docs))
+        else:
+            order = sorted(range(len(node.terms)), key=lambda k: self.source.doc_frequency(node.field, node.terms[k]))
+            candidates = restrict
+            docs = set()
+            for k in order:
+                docs = self._docs(node.field, [node.terms[k]], candidates)
+                if not docs:
+                    return {}
+                candidates = self.tables.allowed(sorted(docs))
+        ordered = sorted(docs)
+        where = [self.source.positions(node.field, term, ordered) for term in node.terms]
+        freqs = {}
+        for d in ordered:
+            count = _occurrences([w.get(d, ()) for w in where])
+            if count:
+                freqs[d] = count
+        return freqs
 
     # -- combinations ------------------------------------------------------------------
 
@@ -221,10 +264,8 @@ class Evaluator:
         positive = [c for c in children if not isinstance(c, Not)]
         negative = [c.child for c in children if isinstance(c, Not)]
         if not positive:
-            # Only exclusions: every other document, 1.0 per exclusion (as a lone Not).
-            if not negative:
-                return ops.empty()
-            return ops.scale(ops.inverse(self.table(Or(tuple(negative)), None)), float(len(negative)))
+            # Only exclusions: every other document, with score 1.0 (as a lone Not).
+            return ops.inverse(self.table(Or(tuple(negative)), None)) if negative else ops.empty()
         order = sorted(range(len(positive)), key=lambda k: self._estimate(positive[k]))
         tables: list = [None] * len(positive)
         keys = restrict
@@ -239,10 +280,6 @@ class Evaluator:
             if not ops.size(result):
                 break
             result = ops.exclude(result, self.table(q, ops.docs(result)))
-        if negative:
-            # Whoosh's InverseMatcher gave 1.0 to every document a Not lets through,
-            # which the first engine's scores kept: so do these.
-            result = ops.add_constant(result, float(len(negative)))
         return result
 
     def _estimate(self, node) -> int:
@@ -252,6 +289,13 @@ class Evaluator:
         if isinstance(node, Variants):
             return min(self.term_idf(node.field, self._variants(node))[0], self.source.size)
         if isinstance(node, Phrase):
+            pairs = phrase_pairs(node.field, node.terms)
+            if pairs is not None:
+                field, prefixes = pairs
+                return min(
+                    sum(self.source.doc_frequency(field, t) for t in (self.source.expand_prefix(field, p) if is_prefix else [p]))
+                    for p, is_prefix in prefixes
+                )
             return min((self.source.doc_frequency(node.field, t) for t in node.terms), default=0)
         if isinstance(node, And):
             return min((self._estimate(c) for c in node.children if not isinstance(c, Not)), default=0)
@@ -262,10 +306,10 @@ class Evaluator:
         return 0
 
 
-def _consecutive(positions: list) -> bool:
-    """Whether a position ``p`` exists with ``p + i`` in ``positions[i]`` for every i."""
+def _occurrences(positions: list) -> int:
+    """How many positions ``p`` have ``p + i`` in ``positions[i]`` for every i."""
     first, rest = positions[0], [set(p) for p in positions[1:]]
-    return any(all(p + i in others for i, others in enumerate(rest, start=1)) for p in first)
+    return sum(1 for p in first if all(p + i in others for i, others in enumerate(rest, start=1)))
 
 
 # -- dict tables -------------------------------------------------------------------------
@@ -292,6 +336,16 @@ class DictTables:
     def doc_list(self, table: dict):
         return table.keys()
 
+    def doc_list_of(self, docs: set):
+        return docs
+
+    def from_frequencies(self, field: str, freqs: dict[int, int], term_idf: float) -> dict:
+        """The BM25 scores of documents with these frequencies of one term (or phrase)."""
+        lengths = self.source.length_bytes(field)
+        norms = self.ev.norms(field)
+        k1 = self.ev.k1_b(field)[0]
+        return {d: scoring.bm25(tf, norms[lengths[d]], term_idf, k1) for d, tf in freqs.items()}
+
     def allowed(self, docs: Iterable[int]) -> set:
         return set(docs)
 
@@ -304,9 +358,6 @@ class DictTables:
 
     def scale(self, table: dict, factor: float) -> dict:
         return {d: s * factor for d, s in table.items()}
-
-    def add_constant(self, table: dict, value: float) -> dict:
-        return {d: s + value for d, s in table.items()}
 
     def add_all(self, tables: list[dict]) -> dict:
         tables = [t for t in tables if t]
@@ -345,12 +396,6 @@ class DictTables:
     def inverse(self, table: dict) -> dict:
         deleted = self.source.deleted
         return {d: 1.0 for d in range(self.source.size) if d not in table and d not in deleted}
-
-    def kth_largest(self, table: dict, k: int) -> float:
-        return heapq.nlargest(k, table.values())[-1]
-
-    def at_least(self, table: dict, cut: float) -> dict:
-        return {d: s for d, s in table.items() if s >= cut}
 
     def best(self, table: dict, n: int) -> list[tuple[int, float]]:
         """The ``n`` best pairs: best score first, among equal scores the lower docnum."""
@@ -462,6 +507,31 @@ class DenseTables:
     def doc_list(self, table):
         return self.np.flatnonzero(table).tolist()
 
+    def doc_list_of(self, docs):
+        return docs.tolist()
+
+    def from_frequencies(self, field: str, freqs: dict[int, int], term_idf: float):
+        np = self.np
+        dense = np.zeros(self.n)
+        if freqs:
+            ids = np.fromiter(freqs.keys(), dtype=np.int64, count=len(freqs))
+            tfs = np.fromiter(freqs.values(), dtype=np.float64, count=len(freqs))
+            norms = self._norms_of(field)
+            dense[ids] = scoring.bm25(tfs, norms[self._lengths_of(field)[ids]], term_idf, self.ev.k1_b(field)[0])
+        return dense
+
+    def _lengths_of(self, field: str):
+        lengths = self._lengths.get(field)
+        if lengths is None:
+            lengths = self._lengths[field] = self.np.frombuffer(self.source.length_bytes(field), dtype=self.np.uint8)
+        return lengths
+
+    def _norms_of(self, field: str):
+        norms = self._norm_arrays.get(field)
+        if norms is None:
+            norms = self._norm_arrays[field] = self.np.array(self.ev.norms(field))
+        return norms
+
     def allowed(self, docs: Iterable[int]):
         np = self.np
         docs = list(docs)
@@ -476,9 +546,6 @@ class DenseTables:
 
     def scale(self, table, factor: float):
         return table * factor
-
-    def add_constant(self, table, value: float):
-        return self.np.where(table > 0.0, table + value, 0.0)
 
     def add_all(self, tables: list):
         total = self.np.zeros(self.n)
@@ -514,13 +581,6 @@ class DenseTables:
         if self.dead is not None:
             out[self.dead] = 0.0
         return out
-
-    def kth_largest(self, table, k: int) -> float:
-        values = table[table > 0.0]
-        return float(self.np.partition(values, len(values) - k)[len(values) - k])
-
-    def at_least(self, table, cut: float):
-        return self.np.where(table >= cut, table, 0.0)
 
     def best(self, table, n: int) -> list[tuple[int, float]]:
         np = self.np
@@ -576,12 +636,8 @@ class DenseTables:
     def _read(self, field: str, terms: list[str], term_idf: float):
         """All postings of ``terms`` (as one term), scored: (docnums, scores) arrays."""
         np = self.np
-        lengths = self._lengths.get(field)
-        if lengths is None:
-            lengths = self._lengths[field] = np.frombuffer(self.source.length_bytes(field), dtype=np.uint8)
-        norms = self._norm_arrays.get(field)
-        if norms is None:
-            norms = self._norm_arrays[field] = np.array(self.ev.norms(field))
+        lengths = self._lengths_of(field)
+        norms = self._norms_of(field)
         parts = [self.source.arrays(field, term) for term in terms]
         parts = [p for p in parts if len(p[0])]
         if not parts:

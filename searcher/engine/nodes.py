@@ -108,6 +108,19 @@ class AndMaybe:
 
 
 @dataclass(frozen=True)
+class Tiered:
+    """``query``'s matches and scores, with the paragraphs that also match ``first``
+    ranked above all the others (by score within each tier); ``first`` itself scores
+    nothing. A keyword search: paragraphs with every word first, then the closest."""
+
+    first: object
+    query: object
+
+    def __str__(self) -> str:
+        return f"TIERED(first: {self.first}; then: {self.query})"
+
+
+@dataclass(frozen=True)
 class Nothing:
     """Matches no paragraph."""
 
@@ -117,7 +130,7 @@ class Nothing:
 
 NOTHING = Nothing()
 
-Node = Term | Variants | Phrase | Not | And | Or | Quorum | AndMaybe | Nothing
+Node = Term | Variants | Phrase | Not | And | Or | Quorum | AndMaybe | Tiered | Nothing
 
 
 @dataclass(frozen=True)
@@ -145,4 +158,6 @@ def leaves(node) -> list:
         return [leaf for child in node.children for leaf in leaves(child)]
     if isinstance(node, AndMaybe):
         return leaves(node.required) + leaves(node.optional)
+    if isinstance(node, Tiered):
+        return leaves(node.query)
     return []

@@ -9,6 +9,7 @@ Indexed fields (all terms lowercase, tone marks in canonical place):
 | ``word`` | pyvi words as ``folded|canonical`` (``trach_nhiem|trách_nhiệm``) | no |
 | ``big`` | adjacent-syllable bigrams, ``folded|canonical`` | no |
 | ``tsyl`` / ``tfold`` | the article title's syllables, canonical / folded | yes |
+| ``tbig`` | the title's bigrams, ``folded|canonical`` | no |
 
 Keyed terms (``folded|canonical``, ``searcher.text.variant_term``) put every accent variant
 of a word side by side in the term dictionary: an accented query looks up one term, an
@@ -25,11 +26,14 @@ from collections import Counter
 from dataclasses import dataclass
 
 from searcher.analysis import Analysis, analyze
-from searcher.text import variant_term
+from searcher.text import VARIANT_SEP, fold_accents, variant_term
 
 # Bump whenever the schema or the analysis changes what an index holds: an index built by
 # another version is refused with a message to rebuild, never read wrongly.
-SCHEMA_VERSION = 3
+# 4: positions and bigrams continue across punctuation; field lengths kept as Lucene's
+#    one-byte norms.
+# 5: the title's bigrams (tbig).
+SCHEMA_VERSION = 5
 
 ARTICLE = "article"
 VERSION = "version"
@@ -46,6 +50,7 @@ WORD = "word"
 BIGRAM = "big"
 TITLE_SYL = "tsyl"
 TITLE_FOLD = "tfold"
+TITLE_BIGRAM = "tbig"
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,34 @@ ANALYZED = {
     BIGRAM: FieldSpec("bigrams", keyed=True),
     TITLE_SYL: FieldSpec("syllables", positions=True, title=True),
     TITLE_FOLD: FieldSpec("syllables", folded=True, positions=True, title=True),
+    TITLE_BIGRAM: FieldSpec("bigrams", keyed=True, title=True),
 }
+
+# BM25's (k1, b) per field, fitted with the weights of searcher.query by cross-validation
+# on the dev split of benchmarks/tasks.py (benchmarks/QUALITY.md): syllables saturate
+# early (k1 0.6), bigrams are normalized by length the most (b 0.9).
+BM25_PARAMS = {
+    SYL: (0.6, 0.5),
+    FOLD: (0.6, 0.5),
+    WORD: (0.9, 0.75),
+    BIGRAM: (0.6, 0.9),
+    TITLE_SYL: (1.2, 0.75),
+    TITLE_FOLD: (1.2, 0.75),
+    TITLE_BIGRAM: (1.2, 0.75),
+}
+
+
+def phrase_pairs(field: str, terms) -> tuple[str, list[tuple[str, bool]]] | None:
+    """Where the adjacent pairs of a phrase over ``field`` are indexed as terms:
+    ``(bigram field, [(term or prefix, is a prefix)])``, or ``None`` for a field without
+    bigrams. Every pair of adjacent syllables is a bigram, so a phrase occurs only where
+    its bigrams do, and a two-syllable phrase occurs as often as its bigram: the canonical
+    ``syl`` pairs are keyed terms, the folded ``fold`` pairs every variant under a prefix."""
+    if field == SYL:
+        return BIGRAM, [(variant_term(f"{fold_accents(a)}_{fold_accents(b)}", f"{a}_{b}"), False) for a, b in zip(terms, terms[1:])]
+    if field == FOLD:
+        return BIGRAM, [(f"{a}_{b}{VARIANT_SEP}", True) for a, b in zip(terms, terms[1:])]
+    return None
 
 
 def unit_terms(spec: FieldSpec, units) -> list[str]:
@@ -83,9 +115,8 @@ def field_postings(spec: FieldSpec, analysis: Analysis) -> dict[str, list[int]] 
     terms = unit_terms(spec, units)
     if not spec.positions:
         return Counter(terms)
-    places = analysis.positions if spec.unit == "syllables" else range(len(units))
     found: dict[str, list[int]] = {}
-    for term, pos in zip(terms, places):
+    for pos, term in enumerate(terms):
         poses = found.get(term)
         if poses is None:
             found[term] = [pos]
@@ -116,7 +147,7 @@ class Document:
 
 def documents(article) -> list[Document]:
     """The documents of an ``Article``: analysis done here, once per paragraph."""
-    title = analyze(article.title, words=False)
+    title = analyze(article.title, words=False)  # syllables and bigrams
     version = f"{article.id}:{article.hash}"
     docs = []
     for number, paragraph in enumerate(article.paragraphs, start=1):

@@ -83,6 +83,7 @@ class HitBody(BaseModel):
     highlights: list[list[int]] = Field(description="Half-open [start, end) code-point offsets into text.")
     duplicates: Optional[int] = Field(None, description="Identical paragraphs folded into this hit.")
     group: Optional[int] = Field(None, description="With group: the rank of the hit's article.")
+    complete: Optional[bool] = Field(None, description="Holds every word of the query (keyword queries).")
     before: Optional[list[ContextParagraph]] = None
     after: Optional[list[ContextParagraph]] = None
 
@@ -90,6 +91,9 @@ class HitBody(BaseModel):
 class SearchBody(BaseModel):
     query: str
     total: int = Field(description="Matching paragraphs in all.")
+    complete: Optional[int] = Field(
+        description="Of those, the paragraphs with every word of the query, ranked first (null for a question)."
+    )
     returned: int
     elapsed_ms: float
     suggestion: Optional[str] = Field(description="A corrected query, when this one finds little.")
@@ -270,6 +274,7 @@ def create_app(
         body = {
             "query": results.query,
             "total": results.total,
+            "complete": results.complete,
             "returned": len(results.hits),
             "elapsed_ms": results.elapsed_ms,
             "suggestion": results.suggestion,

@@ -18,7 +18,7 @@ import queue
 from contextlib import contextmanager
 from pathlib import Path
 
-from searcher.errors import ArticleNotFound  # noqa: F401  (what article raises)
+from searcher.errors import ArticleNotFound  # noqa: F401  (what article raises, for app.py)
 
 DEFAULT_POOL = 1  # searchers: a second bought nothing on 2 cores and cost ~85 MB (benchmarks/web.py)
 

@@ -19,7 +19,10 @@ Whoosh's own codec); only the writer differs from Whoosh's:
   limit, spills sorted runs to temporary files that it merges back a tuple at a time.
   Memory is bounded the other way: a writer whose pool is ``full()`` finishes its
   segment and the next documents go to a new one.
-- **Field lengths are read once per document** per field, not once per posting.
+- **Field lengths are Lucene's one-byte norms** (``scoring.norm_byte``), not Whoosh's own
+  byte, so that this engine and a Lucene-based one score alike; the writer keeps each
+  document's exact lengths for the block statistics (Whoosh re-read them per posting),
+  and merging segments carries the exact lengths over (``_ExactLengths``).
 - **Segments are not compound**: Whoosh's reader copies a compound file whole into memory
   (``BytesIO`` over its map) every time a searcher opens it.
 
@@ -44,14 +47,17 @@ from whoosh.codec.whoosh3 import (
     WHOOSH3_HEADER_MAGIC,
     W3Codec,
     W3FieldWriter,
+    W3PerDocWriter,
     W3PostingsWriter,
     W3TermInfo,
     W3TermsReader,
     _lenfield,
 )
 from whoosh.reading import TermNotFound
-from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
+
+from searcher.engine.scoring import norm_byte
 
 PICKLE_PROTOCOL = 3  # 4 and 5 add a 9-byte frame header to every small pickle
 INLINE_LIMIT = 8  # posting lists shorter than this are kept in the term dictionary
@@ -59,9 +65,6 @@ SMALL_BLOCK = 24  # below this many postings a tuple pickles smaller than an arr
 POSTING_BYTES = 16  # what a posting costs in a TermPool, about (arrays and value bytes)
 TERM_BYTES = 400  # and a term (its dictionary entry and four arrays)
 
-# The length each length byte stands for (Whoosh quantizes field lengths to one byte);
-# byte 0 (no length recorded) counts as 1, as Whoosh's scorer has it.
-LENGTH_TABLE = (1, *(byte_to_length(b) for b in range(1, 256)))
 
 
 def dumps(obj) -> bytes:
@@ -106,12 +109,12 @@ class _TermInfo(W3TermInfo):
 
 
 class _FieldWriter(W3FieldWriter):
-    def add_pooled(self, schema, lengths: "_Lengths", pool: "TermPool") -> None:
+    def add_pooled(self, schema, lengths: dict, pool: "TermPool") -> None:
         """Whoosh's ``add_postings`` from a ``TermPool``: each term's arrays cut into
         blocks with list operations (Whoosh makes ~4 method calls per posting)."""
         for fieldname, terms in pool.fields():
             self.start_field(fieldname, schema[fieldname])
-            column = lengths.column(fieldname)
+            column = lengths.get(fieldname, {})
             writer = self._postwriter
             blocklimit = writer._blocklimit
             for btext in sorted(terms):
@@ -131,7 +134,7 @@ class _FieldWriter(W3FieldWriter):
                         writer._values = []
                     else:
                         writer._values = [data[a:b] for a, b in zip(ends[start:end], ends[start + 1 : end + 1])]
-                    known = [n for n in map(column.__getitem__, ids) if n]
+                    known = [n for n in map(column.get, ids) if n]
                     writer._minlength = min(known) if known else None
                     writer._maxlength = max(known, default=0)
                     writer._maxweight = max(0, max(writer._weights))
@@ -202,6 +205,9 @@ class _Codec(W3Codec):
 
     def field_writer(self, storage, segment):
         return _FieldWriter(self, storage, segment)
+
+    def per_document_writer(self, storage, segment):
+        return _PerDocWriter(self, storage, segment)
 
     def postings_writer(self, dbfile, byteids=False):
         return _PostingsWriter(
@@ -276,20 +282,47 @@ def _in_order(docs, weights, values, sizes):
     return array("I", (docs[k] for k in order)), array("f", (weights[k] for k in order)), values, sizes
 
 
-class _Lengths:
-    """Each field's length column of a segment being written, read once."""
+class _PerDocWriter(W3PerDocWriter):
+    """W3's per-document writer with Lucene's one-byte norms in the length columns
+    (``scoring.norm_byte``); the exact lengths of the segment's documents are kept, by
+    field, for the posting blocks' statistics."""
 
-    def __init__(self, reader, doccount: int):
+    def __init__(self, codec, storage, segment):
+        super().__init__(codec, storage, segment)
+        self.lengths: dict[str, dict[int, int]] = {}
+
+    def add_field(self, fieldname, fieldobj, value, length):
+        if value is not None:
+            self._storedfields[fieldname] = value
+        if length:
+            self.add_column_value(_lenfield(fieldname), LENGTHS_COLUMN, norm_byte(length))
+            self._fieldlengths[fieldname] += length
+            self.lengths.setdefault(fieldname, {})[self._docnum] = length
+
+
+class _ExactLengths:
+    """A segment's reader whose ``doc_field_length`` is a document's exact length (the sum
+    of its postings' frequencies), for merging: Whoosh's reader would decode our norm bytes
+    as its own."""
+
+    def __init__(self, reader):
         self._reader = reader
-        self._doccount = doccount
-        self._cache: dict[str, list] = {}
+        self._lengths: dict[str, list[int]] = {}
 
-    def column(self, fieldname: str) -> list:
-        column = self._cache.get(fieldname)
-        if column is None:
-            read = self._reader.doc_field_length
-            column = self._cache[fieldname] = [read(d, fieldname) for d in range(self._doccount)]
-        return column
+    def __getattr__(self, name):
+        return getattr(self._reader, name)
+
+    def doc_field_length(self, docnum: int, fieldname: str, default=0):
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            lengths = self._lengths[fieldname] = [0] * self._reader.doc_count_all()
+            if fieldname in self._reader.indexed_field_names() and self._reader.schema[fieldname].scorable:
+                postings = SegmentPostings(self._reader)
+                for _, info in self._reader.iter_field(fieldname):
+                    for ids, weights in postings.blocks(info):
+                        for k, d in enumerate(ids):
+                            lengths[d] += 1 if weights is None else int(weights[k])
+        return lengths[docnum] or default
 
 
 class SegmentsWriter(SegmentWriter):
@@ -339,12 +372,14 @@ class SegmentsWriter(SegmentWriter):
         self._added = True
         self.docnum += 1
 
+    def write_per_doc(self, fieldnames, reader):
+        # Merging another segment into this one (MERGE_SMALL): carry its exact lengths.
+        return super().write_per_doc(fieldnames, _ExactLengths(reader))
+
     def _flush_segment(self):
         self.perdocwriter.close()
-        reader = self.per_document_reader()
-        self.fieldwriter.add_pooled(self.schema, _Lengths(reader, reader.doc_count_all()), self.pool)
+        self.fieldwriter.add_pooled(self.schema, self.perdocwriter.lengths, self.pool)
         self.fieldwriter.close()
-        reader.close()
 
     def _finalize_segment(self):
         segment = super()._finalize_segment()
@@ -504,8 +539,8 @@ class SegmentPostings:
         return found
 
     def length_bytes(self, field: str) -> bytes:
-        """The segment's length column of ``field``: one quantized length byte per
-        document (``LENGTH_TABLE``), zero-padded to the segment's document count."""
+        """The segment's length column of ``field``: one norm byte per document
+        (``scoring.LENGTH_TABLE``), zero-padded to the segment's document count."""
         count = self.reader.doc_count_all()
         column = self.reader._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
         if column is None:

@@ -15,10 +15,11 @@ from whoosh.reading import EmptyReader, TermNotFound
 
 from searcher.engine import schema as s
 from searcher.engine.base import ArticleMeta, Paragraph, Snapshot, StoredArticle
-from searcher.engine.embedded.codec import LENGTH_TABLE, SegmentPostings
+from searcher.engine.embedded.codec import SegmentPostings
 from searcher.engine.embedded.fields import decode_positions
 from searcher.engine.evaluate import Evaluator
 from searcher.engine.nodes import Filters
+from searcher.engine.scoring import LENGTH_TABLE
 from searcher.errors import SearcherError
 
 
@@ -49,6 +50,7 @@ class WhooshSnapshot(Snapshot):
         self.deleted = frozenset(deleted)
         self._lengths: dict[str, bytes] = {}
         self._avg: dict[str, float] = {}
+        self._counts: dict[str, int] = {}
         self._columns: dict[str, tuple] = {}
         self._evaluator: Evaluator | None = None
 
@@ -65,11 +67,24 @@ class WhooshSnapshot(Snapshot):
             return []
         return [t.decode("utf-8") for t in self.reader.expand_prefix(field, prefix)]
 
+    def normed(self, field: str) -> bool:
+        return field in s.ANALYZED
+
+    def field_count(self, field: str) -> int:
+        """Documents that have ``field`` (deleted ones included, as in Lucene's docCount);
+        every document for a field without lengths (an id)."""
+        found = self._counts.get(field)
+        if found is None:
+            found = self.size - self.length_bytes(field).count(0) if self.normed(field) else self.size
+            self._counts[field] = found
+        return found
+
     def avg_length(self, field: str) -> float:
         found = self._avg.get(field)
         if found is None:
-            found = self._avg[field] = self.reader.field_length(field) / (self.size or 1)
+            found = self._avg[field] = self.reader.field_length(field) / (self.field_count(field) or 1)
         return found
+
 
     def length_bytes(self, field: str) -> bytes:
         found = self._lengths.get(field)
@@ -83,13 +98,6 @@ class WhooshSnapshot(Snapshot):
             info = postings.info(field, btext)
             if info is not None:
                 yield postings, offset, info
-
-    def term_bound(self, field: str, term: str) -> tuple[float, float] | None:
-        found = None
-        for _, _, info in self._infos(field, term):
-            tf, length = info.max_weight(), info.min_length() or 1
-            found = (tf, length) if found is None else (max(found[0], tf), min(found[1], length))
-        return found
 
     def blocks(self, field: str, term: str, wanted: list[int] | None = None):
         for postings, offset, info in self._infos(field, term):
