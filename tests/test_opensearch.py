@@ -15,8 +15,10 @@ from click.testing import CliRunner
 from searcher.cli import cli
 from searcher.engine import ClusterIndex
 from searcher.engine import schema as s
+from searcher.engine import scoring
 from searcher.engine.opensearch import mapping
 from searcher.index import Index
+from searcher.text import has_accents
 from tests.conftest import CORPUS, OpenSearch
 
 pytestmark = pytest.mark.opensearch
@@ -111,73 +113,49 @@ QUERIES = [
 ]
 
 
+def _has_variants(node) -> bool:
+    from searcher.engine.nodes import Variants, leaves
+
+    return any(isinstance(leaf, Variants) for leaf in leaves(node))
+
+
 @pytest.mark.parametrize("query", QUERIES)
 def test_same_matches_and_scores_as_the_embedded_engine(both, query):
-    """Same matches (the totals are exact on both), the same paragraphs on top and scores
-    within 10 %: what is left is the quantized length (Whoosh's byte vs Lucene's) and a
-    Variants document frequency (the union of the variants' paragraphs here, their
-    capped sum in the embedded engine)."""
+    """Same matches (the totals are exact on both) and full matches first. Where no accent
+    variants are looked up as one term (a query with accents), the same hits in the same
+    order with the same scores (float32 aside); an accentless query's ``Variants`` count
+    their document frequency as the union of the variants' paragraphs here and as their
+    capped sum in the embedded engine: scores within 10 %, the top 3 in the other's top 5."""
+    from searcher.query import compile_query
+
     embedded, remote = both
     a, b = embedded.search(query, limit=1000), remote.search(query, limit=1000)
     assert a.total == b.total > 0
+    assert a.complete == b.complete
     assert {(h.article, h.paragraph) for h in a.hits} == {(h.article, h.paragraph) for h in b.hits}
-    scores = {(h.article, h.paragraph): h.score for h in a.hits}
-    for hit in b.hits:
-        assert hit.score == pytest.approx(scores[(hit.article, hit.paragraph)], rel=0.10)
     assert [h.highlights for h in sorted(a.hits, key=lambda h: (h.article, h.paragraph))] == [
         h.highlights for h in sorted(b.hits, key=lambda h: (h.article, h.paragraph))
     ]
-    # The best paragraphs are the same, near ties aside: the cluster's top 3 are in the
-    # embedded engine's top 5.
+    assert [h.complete for h in a.hits] == [h.complete for h in b.hits]
+    if not _has_variants(compile_query(query, embedded.engine.snapshot()).query):
+        for x, y in zip(a.hits, b.hits):
+            assert y.score == pytest.approx(x.score, rel=1e-4, abs=1e-4)
+        ranked = lambda hits: [(round(h.score, 3), h.article, h.paragraph) for h in hits]  # noqa: E731
+        assert sorted(ranked(a.hits), key=lambda r: (-r[0], r[1:])) == sorted(ranked(b.hits), key=lambda r: (-r[0], r[1:]))
+        return
+    scores = {(h.article, h.paragraph): h.score for h in a.hits}
+    for hit in b.hits:
+        assert hit.score == pytest.approx(scores[(hit.article, hit.paragraph)], rel=0.10)
     assert {(h.article, h.paragraph) for h in b.hits[:3]} <= {(h.article, h.paragraph) for h in a.hits[:5]}
 
 
-def _lucene(length: int) -> int:
-    """Lucene's one-byte norm of a field length (SmallFloat.intToByte4), and back."""
-
-    def int4(i):
-        bits = i.bit_length()
-        return i if bits < 4 else ((i >> (bits - 4)) & 0x07) | ((bits - 3) << 3)
-
-    return length if length < 24 else 24 + int4(length - 24)
-
-
-def _unlucene(b: int) -> int:
-    if b < 24:
-        return b
-    i = b - 24
-    bits, shift = i & 0x07, (i >> 3) - 1
-    return 24 + (bits if shift == -1 else (bits | 0x08) << shift)
-
-
 @pytest.fixture
-def lucene_embedded(both, monkeypatch):
-    """The embedded engine scoring with the cluster's conventions: Lucene's norm byte of
-    each paragraph's exact field lengths, and a Variants document frequency counting each
-    paragraph once (the folded field's). What is left between the engines is then float32."""
-    from searcher.corpus import Corpus
+def union_embedded(both, monkeypatch):
+    """The embedded engine counting a ``Variants`` document frequency as the cluster does:
+    each paragraph holding any variant once (the folded field's), not their capped sum."""
     from searcher.engine import evaluate, scoring
 
     embedded, _ = both
-    exact = {}
-    for source in Corpus(CORPUS).sources():
-        for doc in s.documents(source.load()):
-            exact[(doc.article, doc.number)] = {
-                name: sum(1 for t in mapping.field_tokens(spec, doc.analysis_for(spec)) if t != mapping.GAP)
-                for name, spec in s.ANALYZED.items()
-            }
-    index = Index.open(embedded.engine.location, corpus=CORPUS)
-    snapshot = index.engine.snapshot()
-    columns = {name: bytearray(snapshot.size) for name in s.ANALYZED}
-    # A keyword field has no norms: Lucene scores it with length 1 (and average 1).
-    columns[s.ARTICLE] = bytearray([1]) * snapshot.size
-    for docnum in range(snapshot.size):
-        if docnum not in snapshot.deleted:
-            paragraph = snapshot.paragraph(docnum)
-            for name, n in exact[(paragraph.article, paragraph.number)].items():
-                columns[name][docnum] = _lucene(n)
-    snapshot.length_table = tuple(_unlucene(b) or 1 for b in range(256))
-    snapshot.length_bytes = lambda field: bytes(columns[field])
     capped = evaluate.Evaluator.term_idf
 
     def union_idf(self, field, terms):
@@ -188,23 +166,42 @@ def lucene_embedded(both, monkeypatch):
             for ids, _ in self.source.blocks(field, term):
                 docs.update(ids)
         n = len(docs - self.source.deleted)
-        return n, scoring.idf(n, self.source.size)
+        size = self.source.field_count(field)
+        return n, scoring.idf(n, size)
 
     monkeypatch.setattr(evaluate.Evaluator, "term_idf", union_idf)
-    return index
+    return Index.open(embedded.engine.location, corpus=CORPUS)
 
 
 @pytest.mark.parametrize("query", QUERIES)
-def test_with_the_clusters_conventions_the_scores_are_the_same(both, lucene_embedded, query):
-    """Every node type compiled to the DSL scores as the embedded evaluator does, once both
-    count lengths and variants alike: the same hits in the same order, scores to 1e-4."""
+def test_with_a_union_variants_frequency_the_scores_are_the_same(both, union_embedded, query):
+    """Every node type compiled to the DSL scores as the embedded evaluator does (per-field
+    BM25, Lucene's norms, phrases as PhraseQuery, tiers) once both count a Variants
+    frequency alike: the same hits in the same order, scores to 1e-4."""
     _, remote = both
-    a, b = lucene_embedded.search(query, limit=1000), remote.search(query, limit=1000)
-    assert a.total == b.total
+    a, b = union_embedded.search(query, limit=1000), remote.search(query, limit=1000)
+    assert a.total == b.total and a.complete == b.complete
     for x, y in zip(a.hits, b.hits):
         assert y.score == pytest.approx(x.score, rel=1e-4, abs=1e-4)
-    ranked = lambda hits: [(round(h.score, 2), h.article, h.paragraph) for h in hits]  # noqa: E731
-    assert sorted(ranked(a.hits), key=lambda r: (-r[0], r[1:])) == sorted(ranked(b.hits), key=lambda r: (-r[0], r[1:]))
+    ranked = lambda hits: [(round(h.score, 3), h.article, h.paragraph, h.complete) for h in hits]  # noqa: E731
+    assert sorted(ranked(a.hits), key=lambda r: (not r[3], -r[0], r[1:3])) == sorted(ranked(b.hits), key=lambda r: (not r[3], -r[0], r[1:3]))
+
+
+@pytest.mark.parametrize("query", ["cán bộ đảng viên", "so trach nhiem", "kỷ luật cán bộ -\"nêu gương\""])
+def test_tiers_page_alike_across_their_boundary(both, query):
+    """A keyword query lists its full matches first, then the rest: every page, the one
+    across the boundary included, holds the same paragraphs on both engines."""
+    embedded, remote = both
+    whole = embedded.search(query, limit=1000)
+    assert whole.complete is not None and 0 < whole.complete < whole.total
+    boundary = whole.complete
+    for offset in (0, max(0, boundary - 2), boundary):
+        a, b = embedded.search(query, limit=4, offset=offset), remote.search(query, limit=4, offset=offset)
+        assert (a.total, a.complete) == (b.total, b.complete) == (whole.total, whole.complete)
+        assert [h.complete for h in a.hits] == [h.complete for h in b.hits]
+        assert [h.rank for h in b.hits] == list(range(offset + 1, offset + 1 + len(b.hits)))
+        if has_accents(query):  # no Variants: the same order too
+            assert [(h.article, h.paragraph) for h in a.hits] == [(h.article, h.paragraph) for h in b.hits]
 
 
 # -- what it creates ------------------------------------------------------------------
@@ -219,6 +216,14 @@ def test_the_mapping_is_made_from_the_schema(monkeypatch):
     assert props["wfold_terms"]["type"] == "keyword"
     assert props[s.WORD]["fields"]["folded"]["analyzer"] == "searcher_folded"
     assert props[s.SYL]["index_options"] == "positions" and "fields" not in props[s.SYL]
+    # Each field scores with its own BM25 (k1, b): the embedded evaluator's.
+    similarities = mapping.index_settings(2, 1)["similarity"]
+    for name in s.ANALYZED:
+        k1, b = s.BM25_PARAMS.get(name, (scoring.K1, scoring.B))
+        assert similarities[props[name]["similarity"]] == {"type": "BM25", "k1": k1, "b": b}, name
+    assert props[s.BIGRAM]["fields"]["folded"]["similarity"] == props[s.BIGRAM]["similarity"]
+    assert props[s.TITLE_BIGRAM]["fields"]["folded"]["analyzer"] == "searcher_folded"
+    assert similarities["default"] == {"type": "BM25", "k1": scoring.K1, "b": scoring.B}
     from searcher.corpus import Corpus
 
     article = next(iter(Corpus(CORPUS).sources())).load()
@@ -229,23 +234,26 @@ def test_the_mapping_is_made_from_the_schema(monkeypatch):
     assert mapping.digest(1, 0) != with_field  # an index made without it is refused
 
 
-def test_punctuation_leaves_a_gap_in_phrase_positions():
-    """``chức trách, nhiệm vụ``: the comma is a phrase boundary (Analysis.positions), sent
-    as a GAP token the analyzer drops, so positions keep the hole and lengths do not count it."""
+def test_punctuation_leaves_no_hole_in_phrase_positions():
+    """``chức trách, nhiệm vụ``: positions continue over the comma (schema 4), so the tokens
+    sent are the syllables in order, and the cluster's positions and lengths are the
+    embedded engine's."""
     from searcher.analysis import analyze
 
     tokens = mapping.field_tokens(s.ANALYZED[s.SYL], analyze("chức trách, nhiệm vụ"))
-    assert tokens == ["chức", "trách", mapping.GAP, "nhiệm", "vụ"]
-    assert mapping.field_tokens(s.ANALYZED[s.WORD], analyze("chức trách, nhiệm vụ"))  # counts, no gaps
+    assert tokens == ["chức", "trách", "nhiệm", "vụ"]
+    assert mapping.field_tokens(s.ANALYZED[s.BIGRAM], analyze("chức trách, nhiệm vụ"))  # counts
 
 
-def test_phrases_do_not_cross_punctuation_on_either_engine(engine, run, tmp_path):
+def test_phrases_match_across_punctuation_on_either_engine(engine, run, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text("Tin\n\nAnh ấy nhận chức trách, nhiệm vụ mới.\n", encoding="utf-8")
     (corpus / "b.txt").write_text("Tin khác\n\nAnh ấy có trách nhiệm với nhiệm vụ.\n", encoding="utf-8")
-    hits = [json.loads(line) for line in run("query", '"trách nhiệm"', "--json", index=tmp_path / "i", corpus=corpus).stdout.splitlines()]
-    assert [h["article"] for h in hits if h["type"] == "hit"] == ["b"]
+    (corpus / "c.txt").write_text("Tin nữa\n\nNhiệm vụ và trách phạt.\n", encoding="utf-8")
+    out = run("query", '"trách nhiệm"', "--json", index=tmp_path / "i", corpus=corpus).stdout
+    hits = [json.loads(line) for line in out.splitlines()]
+    assert sorted(h["article"] for h in hits if h["type"] == "hit") == ["a", "b"]
 
 
 def test_index_settings_alias_and_meta(cluster, client, tmp_path):
@@ -255,6 +263,8 @@ def test_index_settings_alias_and_meta(cluster, client, tmp_path):
     assert concrete.startswith(f"{location.name}-v{s.SCHEMA_VERSION}-") and location.name in body["aliases"]
     settings = body["settings"]["index"]
     assert settings["similarity"]["default"] == {"type": "BM25", "k1": "0.9", "b": "0.75"}
+    assert settings["similarity"]["bm25_k1_0p6_b_0p9"] == {"type": "BM25", "k1": "0.6", "b": "0.9"}
+    assert body["mappings"]["properties"][s.BIGRAM]["similarity"] == "bm25_k1_0p6_b_0p9"  # schema.BM25_PARAMS
     assert (settings["number_of_shards"], settings["number_of_replicas"], settings["refresh_interval"]) == ("2", "1", "-1")
     meta = body["mappings"]["_meta"]["searcher"]
     assert (meta["schema"], meta["mapping"], meta["commit"]) == (s.SCHEMA_VERSION, mapping.MAPPING_VERSION, 1)

@@ -3,8 +3,8 @@ imports opensearch-py, and only when it is used).
 
 One paragraph is one document, its id ``<article>#<paragraph>`` (the ``ref``). Searcher
 analyzes (``mapping``), compiles queries to the DSL (``compile``), and reads through
-``snapshot.OpenSearchSnapshot``; the cluster stores, matches and scores (BM25 with the
-index's k1 and b, statistics of the whole index: ``dfs_query_then_fetch``).
+``snapshot.OpenSearchSnapshot``; the cluster stores, matches and scores (BM25 with each
+field's k1 and b, statistics of the whole index: ``dfs_query_then_fetch``).
 
 Writing (``write``): deletions, then every article's paragraphs in bulk batches (from
 worker processes when there is much to do), then one refresh: the "commit". OpenSearch

@@ -1,14 +1,15 @@
 """Compiled queries (``searcher.engine.nodes``) → OpenSearch's query DSL: a plain visitor,
 one function per node type, scoring as the embedded evaluator does (every node a sum of
-BM25 term scores; the cluster computes BM25 with the index's k1 and b).
+BM25 scores, each field with its own k1 and b: ``mapping.similarities``).
 
 | node | DSL |
 |---|---|
 | ``Term(f, t)`` | ``term`` on ``f`` |
 | ``Variants(f, p)`` | ``term`` ``p`` on ``f.folded`` (the accent variants of a keyed term are one term there) |
-| ``Phrase(f, ts)`` | ``bool``: ``must`` a ``term`` per syllable (scored, as the embedded And of its terms), ``filter`` a ``match_phrase`` (slop 0) |
-| ``And`` | ``bool.must`` (positive children) + ``must_not`` (``Not`` children) + 1.0 per ``Not`` (``constant_score``), as the embedded engine scores an exclusion |
-| ``Not`` alone | ``bool``: 1.0 for every paragraph (``constant_score`` of ``match_all``), ``must_not`` the child |
+| ``Phrase(f, ts)`` | ``match_phrase`` (slop 0): Lucene's PhraseQuery, scored as the embedded evaluator scores a phrase (frequency = occurrences, IDF = the sum of its terms') |
+| ``And`` | ``bool.must`` (positive children) + ``must_not`` (``Not`` children): an exclusion adds nothing |
+| ``Not`` alone, ``And`` of exclusions only | ``bool``: 1.0 for every paragraph (``constant_score`` of ``match_all``), ``must_not`` the children |
+| ``Tiered(first, q)`` | ``q`` (``OpenSearchSnapshot.top`` searches the tiers one after the other: ``q`` + ``filter`` ``first``, then ``q`` + ``must_not`` ``first``) |
 | ``Or`` | ``bool.should``, ``minimum_should_match`` 1 |
 | ``Quorum(cs, m)`` | ``bool.should``, ``minimum_should_match`` m |
 | ``AndMaybe(r, o)`` | ``bool``: ``must`` r, ``should`` o (adds where it matches) |
@@ -21,7 +22,7 @@ A boost other than 1 goes on the node's own query (``boost``), which multiplies 
 from __future__ import annotations
 
 from searcher.engine import schema as s
-from searcher.engine.nodes import And, AndMaybe, Filters, Not, Nothing, Or, Phrase, Quorum, Term, Variants
+from searcher.engine.nodes import And, AndMaybe, Filters, Not, Nothing, Or, Phrase, Quorum, Term, Tiered, Variants
 from searcher.engine.opensearch.mapping import folded_field
 
 MATCH_NONE = {"match_none": {}}
@@ -61,13 +62,10 @@ def phrase(node: Phrase) -> dict:
         return MATCH_NONE
     if len(node.terms) == 1:
         return _term(node.field, node.terms[0], node.boost)
-    query = {
-        "bool": {
-            "must": [_term(node.field, t) for t in node.terms],
-            "filter": [{"match_phrase": {node.field: {"query": " ".join(node.terms), "slop": 0}}}],
-        }
-    }
-    return _boosted(query, node.boost)
+    body = {"query": " ".join(node.terms), "slop": 0}
+    if node.boost != 1.0:
+        body["boost"] = node.boost
+    return {"match_phrase": {node.field: body}}
 
 
 def and_(node: And) -> dict:
@@ -75,15 +73,20 @@ def and_(node: And) -> dict:
     negative = [compile_node(c.child) for c in node.children if isinstance(c, Not)]
     if not positive and not negative:
         return MATCH_NONE
-    body: dict = {"must": positive}
+    # Only exclusions: every other paragraph, with score 1.0 (as a lone Not).
+    body: dict = {"must": positive or [_constant(1.0)]}
     if negative:
-        body["must"] = positive + [_constant(float(len(negative)))]
         body["must_not"] = negative
     return _boosted({"bool": body}, node.boost)
 
 
 def not_(node: Not) -> dict:
     return {"bool": {"must": [_constant(1.0)], "must_not": [compile_node(node.child)]}}
+
+
+def tiered(node: Tiered) -> dict:
+    """Its matches and scores (the tiers are the order ``top`` asks them in)."""
+    return compile_node(node.query)
 
 
 def or_(node: Or) -> dict:
@@ -119,6 +122,7 @@ VISITORS = {
     Or: or_,
     Quorum: quorum,
     AndMaybe: and_maybe,
+    Tiered: tiered,
     Nothing: nothing,
 }
 
@@ -145,10 +149,19 @@ def filter_clauses(filters: Filters | None) -> list[dict]:
     return clauses
 
 
-def search_query(node, filters: Filters | None = None) -> dict:
-    """The whole ``query`` of a search: the node, restricted by ``filters``."""
+def search_query(node, filters: Filters | None = None, tier: bool | None = None) -> dict:
+    """The whole ``query`` of a search: the node, restricted by ``filters``; of a
+    ``Tiered`` node with ``tier`` True its first tier, with False the rest."""
     query = compile_node(node)
     clauses = filter_clauses(filters)
-    if not clauses:
+    exclude = []
+    if tier is not None and isinstance(node, Tiered):
+        (clauses if tier else exclude).append(compile_node(node.first))
+    if not clauses and not exclude:
         return query
-    return {"bool": {"must": [query], "filter": clauses}}
+    body: dict = {"must": [query]}
+    if clauses:
+        body["filter"] = clauses
+    if exclude:
+        body["must_not"] = exclude
+    return {"bool": body}

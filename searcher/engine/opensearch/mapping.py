@@ -6,9 +6,9 @@ cluster only splits on spaces (``whitespace``: case, tones, ``|`` and ``_`` surv
 
 | ``schema.ANALYZED`` field | mapped as |
 |---|---|
-| every one | ``text``, BM25 (``scoring.K1``/``B``), norms; positions if ``positions`` else freqs |
-| positional | a gap in ``Analysis.positions`` is sent as a ``GAP`` token, which the analyzer drops: it leaves a hole in the positions (a phrase does not match across it) and is not counted in the field's length |
-| ``keyed`` (``folded|canonical``) | also ``<field>.folded``: the same tokens cut at ``|``, so every accent variant of a word is one term there (``Variants``: frequencies summed, one document frequency) |
+| every one | ``text``, norms, positions if ``positions`` else freqs; its own BM25 similarity, ``schema.BM25_PARAMS`` (k1, b) or ``scoring.K1``/``B`` (one named similarity per distinct pair) |
+| positional | the terms in position order (a position is a unit's index: punctuation leaves no hole, so a phrase matches across it, as ``match_phrase`` does) |
+| ``keyed`` (``folded|canonical``) | also ``<field>.folded`` (the field's similarity): the same tokens cut at ``|``, so every accent variant of a word is one term there (``Variants``: frequencies summed, one document frequency) |
 | every one | ``<field>_terms``: a keyword copy of the paragraph's distinct terms, for the vocabulary (prefixes, the lexicon, accent variants) |
 
 Stored (``_source``) per paragraph: article, paragraph number, version, date (a keyword,
@@ -31,8 +31,8 @@ from searcher.text import VARIANT_SEP
 
 # Bump when what this module creates changes (besides SCHEMA_VERSION and the analyzed fields,
 # which the mapping digest covers anyway).
-MAPPING_VERSION = 1
-GAP = "."  # sent where positions skip; never a term (terms are syllables, words, bigrams)
+# 2: schema 5 (positions across punctuation: no gap token), a BM25 similarity per field.
+MAPPING_VERSION = 2
 FOLDED = "folded"  # the sub-field of a keyed field with its variants as one term
 TERMS_SUFFIX = "_terms"  # the keyword copy of a field's distinct terms
 KEYWORD_MAX = 8000  # longer terms are left out of the keyword copies (Lucene refuses > 32766 bytes)
@@ -51,19 +51,12 @@ def analysis_settings() -> dict:
     return {
         "tokenizer": {"searcher_terms": {"type": "whitespace", "max_token_length": 1024}},
         "filter": {
-            "searcher_gaps": {"type": "stop", "stopwords": [GAP], "ignore_case": False},
             # "trach_nhiem|trách_nhiệm" -> "trach_nhiem"
             "searcher_fold": {"type": "pattern_replace", "pattern": _regex_escape(VARIANT_SEP) + ".*", "replacement": ""},
         },
         "analyzer": {
             "searcher_terms": {"type": "custom", "tokenizer": "searcher_terms"},
-            "searcher_positions": {"type": "custom", "tokenizer": "searcher_terms", "filter": ["searcher_gaps"]},
             "searcher_folded": {"type": "custom", "tokenizer": "searcher_terms", "filter": ["searcher_fold"]},
-            "searcher_folded_positions": {
-                "type": "custom",
-                "tokenizer": "searcher_terms",
-                "filter": ["searcher_gaps", "searcher_fold"],
-            },
         },
     }
 
@@ -72,8 +65,28 @@ def _regex_escape(text: str) -> str:
     return "".join("\\" + c if c in r".?+*|{}[]()\"\\#@&<>~^$" else c for c in text)
 
 
+def bm25_params(field: str) -> tuple[float, float]:
+    """The (k1, b) the embedded evaluator scores ``field`` with."""
+    return s.BM25_PARAMS.get(field, (scoring.K1, scoring.B))
+
+
+def similarity_name(field: str) -> str:
+    k1, b = bm25_params(field)
+    # No dots: a settings key with one is read as nested settings.
+    return f"bm25_k1_{k1:g}_b_{b:g}".replace(".", "p")
+
+
+def similarities() -> dict:
+    """``default`` (``scoring.K1``/``B``: the keyword fields) and one BM25 per distinct
+    (k1, b) of the analyzed fields."""
+    found = {"default": {"type": "BM25", "k1": scoring.K1, "b": scoring.B}}
+    for name in s.ANALYZED:
+        k1, b = bm25_params(name)
+        found[similarity_name(name)] = {"type": "BM25", "k1": k1, "b": b}
+    return found
+
+
 def index_settings(shards: int, replicas: int) -> dict:
-    bm25 = {"type": "BM25", "k1": scoring.K1, "b": scoring.B}
     return {
         "number_of_shards": shards,
         "number_of_replicas": replicas,
@@ -81,25 +94,27 @@ def index_settings(shards: int, replicas: int) -> dict:
         # it may be after a crash: the next sync finishes the job).
         "refresh_interval": "-1",
         "max_result_window": 1_000_000,
-        "similarity": {"default": bm25},
+        "similarity": similarities(),
         "analysis": analysis_settings(),
     }
 
 
-def _analyzed(spec: s.FieldSpec) -> dict:
+def _analyzed(name: str, spec: s.FieldSpec) -> dict:
     field = {
         "type": "text",
-        "analyzer": "searcher_positions" if spec.positions else "searcher_terms",
+        "analyzer": "searcher_terms",
         "index_options": "positions" if spec.positions else "freqs",
         "norms": True,
+        "similarity": similarity_name(name),
     }
     if spec.keyed:
         field["fields"] = {
             FOLDED: {
                 "type": "text",
-                "analyzer": "searcher_folded_positions" if spec.positions else "searcher_folded",
+                "analyzer": "searcher_folded",
                 "index_options": "positions" if spec.positions else "freqs",
                 "norms": True,
+                "similarity": similarity_name(name),
             }
         }
     return field
@@ -117,7 +132,7 @@ def properties() -> dict:
         s.URL: {"type": "keyword", "index": False, "doc_values": False},
     }
     for name, spec in s.ANALYZED.items():
-        props[name] = _analyzed(spec)
+        props[name] = _analyzed(name, spec)
         props[terms_field(name)] = {"type": "keyword", "ignore_above": KEYWORD_MAX}
     return props
 
@@ -149,8 +164,9 @@ def fingerprint() -> dict:
 
 
 def field_tokens(spec: s.FieldSpec, analysis) -> list[str]:
-    """One field of one paragraph as the tokens to send: in position order with ``GAP``
-    where positions skip (positional fields), else each term as often as it occurs."""
+    """One field of one paragraph as the tokens to send: in position order (positional
+    fields: positions are 0, 1, 2 … with no hole, which the cluster counts the same way),
+    else each term as often as it occurs."""
     postings = s.field_postings(spec, analysis)
     if not spec.positions:
         return [term for term, n in postings.items() for _ in range(n)]
@@ -158,9 +174,7 @@ def field_tokens(spec: s.FieldSpec, analysis) -> list[str]:
     for term, positions in postings.items():
         for pos in positions:
             placed[pos] = term
-    if not placed:
-        return []
-    return [placed.get(pos, GAP) for pos in range(max(placed) + 1)]
+    return [placed[pos] for pos in range(len(placed))]  # a hole would be a KeyError
 
 
 def version_term(article, paragraphs: int) -> str:
@@ -201,6 +215,6 @@ def sources(article) -> list[tuple[str, dict]]:
         for name, spec in s.ANALYZED.items():
             tokens = field_tokens(spec, doc.analysis_for(spec))
             source[name] = " ".join(tokens)
-            source[terms_field(name)] = sorted({t for t in tokens if t != GAP})
+            source[terms_field(name)] = sorted(set(tokens))
         out.append((doc_id(doc.article, doc.number), source))
     return out

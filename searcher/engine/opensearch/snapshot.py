@@ -19,6 +19,7 @@ from typing import Iterable, Sequence
 
 from searcher.engine import schema as s
 from searcher.engine.base import ArticleMeta, Paragraph, Snapshot, StoredArticle
+from searcher.engine.nodes import Tiered
 from searcher.engine.opensearch import mapping
 from searcher.engine.opensearch.compile import search_query
 from searcher.text import VARIANT_SEP
@@ -232,9 +233,9 @@ class OpenSearchSnapshot(Snapshot):
 
     # -- searching ---------------------------------------------------------------------
 
-    def top(self, query, limit: int, filters=None):
+    def _ranked(self, query: dict, limit: int) -> tuple[list[tuple[str, float]], int]:
         body = {
-            "query": search_query(query, filters),
+            "query": query,
             "size": limit,
             "track_total_hits": True,
             "track_scores": True,
@@ -251,18 +252,30 @@ class OpenSearchSnapshot(Snapshot):
             ranked.append((hit["_id"], float(hit["_score"] or 0.0)))
         return ranked, answer["hits"]["total"]["value"]
 
+    def top(self, query, limit: int, filters=None):
+        if not isinstance(query, Tiered):
+            ranked, total = self._ranked(search_query(query, filters), limit)
+            return ranked, total, None
+        # Two searches, the first tier's then the rest's: each tier ranked by score, the
+        # totals added (the tiers do not overlap). The statistics are the whole index's
+        # in both (dfs), so the scores are those of one search.
+        head, full = self._ranked(search_query(query, filters, tier=True), limit)
+        rest, others = self._ranked(search_query(query, filters, tier=False), limit - len(head))
+        return head + rest, full + others, full
+
     def count(self, query, filters=None) -> int:
         body = {"query": search_query(query, filters), "size": 0, "track_total_hits": True}
         return self.engine.search(body)["hits"]["total"]["value"]
 
     def match_dates(self, query, filters=None) -> list[tuple[str, str, int]]:
-        """A composite aggregation over (date, article) of the matches: one bucket per
+        """A composite aggregation over (date, article) of the full matches: one bucket per
         article (an article's paragraphs share its date), its paragraphs counted."""
         sources = [
             {"d": {"terms": {"field": s.DATE, "missing_bucket": True}}},
             {"a": {"terms": {"field": s.ARTICLE}}},
         ]
-        return [(key["d"] or "", key["a"], n) for key, n in self.engine.composite(sources, search_query(query, filters))]
+        matches = search_query(query, filters, tier=True)  # of a Tiered query, its first tier
+        return [(key["d"] or "", key["a"], n) for key, n in self.engine.composite(sources, matches)]
 
     # -- stored data -------------------------------------------------------------------
 
