@@ -100,103 +100,39 @@ def _scores(runs, relevant) -> dict:
     return {"mrr": rr / n, "hit1": hit1 / n, "hitk": hitk / n}
 
 
-# -- the embedded engine with Lucene's conventions (a measurement, not a change) --------
+# -- the embedded engine with the cluster's Variants frequency (a measurement, not a change)
 
 
-def _int4(i: int) -> int:
-    bits = i.bit_length()
-    if bits < 4:
-        return i
-    shift = bits - 4
-    return ((i >> shift) & 0x07) | ((shift + 1) << 3)
-
-
-def _uint4(i: int) -> int:
-    bits, shift = i & 0x07, (i >> 3) - 1
-    return bits if shift == -1 else (bits | 0x08) << shift
-
-
-_FREE = 255 - _int4(2**31 - 1)  # 24: Lucene keeps shorter lengths exactly
-
-
-def lucene_length(length: int) -> int:
-    """SmallFloat.byte4ToInt(intToByte4(length)): the field length Lucene's BM25 sees."""
-    b = length if length < _FREE else _FREE + _int4(length - _FREE)
-    return b if b < _FREE else _FREE + _uint4(b - _FREE)
-
-
-def patch_embedded(lengths: bool, union: bool):
-    """Make the embedded evaluator score as the cluster does, in this process: field
-    lengths quantized as Lucene does (from Whoosh's decoded length: near, not exact, at
-    bucket edges), and a ``Variants`` document frequency taken as the union of its
-    variants' paragraphs (the folded field's) instead of their capped sum. Returns undo."""
+def patch_union():
+    """Make the embedded evaluator count a ``Variants`` document frequency as the cluster
+    does, in this process: the union of its variants' paragraphs (the folded field's)
+    instead of their capped sum. Everything else (per-field BM25, Lucene's norms, phrases)
+    is already the same on both engines. Returns undo."""
     from searcher.engine import evaluate, scoring
-    from searcher.engine.embedded import codec, reader
 
-    saved = reader.WhooshSnapshot.length_table, evaluate.Evaluator.term_idf
-    if lengths:
-        reader.WhooshSnapshot.length_table = tuple(lucene_length(n) for n in codec.LENGTH_TABLE)
-    if union:
-        capped = evaluate.Evaluator.term_idf
+    capped = evaluate.Evaluator.term_idf
 
-        def term_idf(self, field, terms):
-            if len(terms) < 2:
-                return capped(self, field, terms)
-            docs = set()
-            for term in terms:
-                for ids, _ in self.source.blocks(field, term):
-                    docs.update(ids)
-            n = len(docs - self.source.deleted)
-            return n, scoring.idf(n, self.source.size)
+    def term_idf(self, field, terms):
+        if len(terms) < 2:
+            return capped(self, field, terms)
+        docs = set()
+        for term in terms:
+            for ids, _ in self.source.blocks(field, term):
+                docs.update(ids)
+        n = len(docs - self.source.deleted)
+        return n, scoring.idf(n, self.source.field_count(field))
 
-        evaluate.Evaluator.term_idf = term_idf
+    evaluate.Evaluator.term_idf = term_idf
 
     def undo():
-        reader.WhooshSnapshot.length_table, evaluate.Evaluator.term_idf = saved
+        evaluate.Evaluator.term_idf = capped
 
     return undo
 
 
-def lucene_norms(index, articles) -> None:
-    """Give the embedded snapshot of ``index`` Lucene's own length norms: each paragraph's
-    exact field lengths (from searcher's analysis), as Lucene's one-byte ``intToByte4``
-    code, and the 256 lengths those bytes stand for. Then the embedded evaluator computes
-    Lucene's BM25 to float precision (a measurement of the compiled queries themselves)."""
-    from searcher.engine import schema as s
-    from searcher.engine.opensearch.mapping import GAP, field_tokens
-
-    lengths = {}
-    for article in articles:
-        for doc in s.documents(article):
-            lengths[(doc.article, doc.number)] = {
-                name: sum(1 for t in field_tokens(spec, doc.analysis_for(spec)) if t != GAP)
-                for name, spec in s.ANALYZED.items()
-            }
-    snapshot = index.engine.snapshot()
-    columns = {name: bytearray(snapshot.size) for name in s.ANALYZED}
-    for docnum in range(snapshot.size):
-        if docnum in snapshot.deleted:
-            continue
-        paragraph = snapshot.paragraph(docnum)
-        for name, n in lengths[(paragraph.article, paragraph.number)].items():
-            columns[name][docnum] = _norm_byte(n)
-    snapshot.length_table = tuple(_decode_norm(b) or 1 for b in range(256))
-    snapshot.length_bytes = lambda field: bytes(columns[field])
-
-
-def _norm_byte(length: int) -> int:
-    return length if length < _FREE else _FREE + _int4(length - _FREE)
-
-
-def _decode_norm(b: int) -> int:
-    return b if b < _FREE else _FREE + _uint4(b - _FREE)
-
-
-CONVENTIONS = [  # (name, Lucene's lengths: "approx" from Whoosh's byte / "exact", union Variants df)
-    ("embedded", None, False),
-    ("emb+Lucene len", "approx", False),
-    ("emb+exact norms", "exact", False),
-    ("emb+norms+union", "exact", True),
+CONVENTIONS = [  # (name, union Variants df)
+    ("embedded", False),
+    ("emb+union df", True),
 ]
 
 
@@ -215,9 +151,8 @@ def quality(url: str, work: Path) -> dict:
     remote.engine.write(articles, [], rebuild=True, jobs=1)
     embedded.close()
     print(f"## xquad_vi: {len(passages)} passages, {len(questions)} questions, both engines")
-    print("(embedded: as it is; emb+Lucene len: its field lengths quantized as Lucene's, from Whoosh's length byte;")
-    print(" emb+exact norms: Lucene's norm byte of each exact field length; emb+norms+union: and a Variants")
-    print(" document frequency as the union of the variants' paragraphs: all the cluster's conventions)")
+    print("(embedded: as it is; emb+union df: a Variants document frequency counted as the union")
+    print(" of the variants' paragraphs, as the cluster's folded field counts it, not their capped sum)")
     print(f"{'variant':18} {'engine':16} {'MRR@10':>7} {'Hit@1':>7} {'Hit@10':>7}   same top {TOP} as the cluster")
     out = {}
     relevant = [qrels[q["id"]] for q in questions]
@@ -227,12 +162,10 @@ def quality(url: str, work: Path) -> dict:
         sb = _scores(b, relevant)
         out[variant] = {"opensearch": sb}
         print(f"{variant:18} {'opensearch':16} {sb['mrr']:7.4f} {sb['hit1']:7.4f} {sb['hitk']:7.4f}")
-        for name, lengths, union in CONVENTIONS:
-            undo = patch_embedded(lengths == "approx", union)
+        for name, union in CONVENTIONS:
+            undo = patch_union() if union else (lambda: None)
             try:
                 embedded = Index.open(work / "xquad-embedded")
-                if lengths == "exact":
-                    lucene_norms(embedded, articles)
                 a = _ranked(embedded, texts)
                 embedded.close()
             finally:
