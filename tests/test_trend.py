@@ -146,7 +146,7 @@ def test_trend_json_lines_end_with_a_summary(run):
     }
 
 
-def test_trend_on_a_terminal_draws_one_bar_per_period(run, seed_index, monkeypatch):
+def test_trend_on_a_terminal_draws_one_bar_per_period(run, engine, seed_index, monkeypatch):
     monkeypatch.setattr(cli_module, "stdout_is_tty", lambda: True)
     result = run("trend", "trách nhiệm", "--by", "year", "--color", "never")
     assert result.exit_code == 0
@@ -156,7 +156,7 @@ def test_trend_on_a_terminal_draws_one_bar_per_period(run, seed_index, monkeypat
     assert list(bars) == ["2020", "2021", "2022", "2023", "2024", "undated"]
     assert bars["2024"].count("█") == 40  # the largest period fills the width
     assert "█" not in bars["2021"] and " 0 ¶" in bars["2021"]
-    index = Index.open(seed_index)
+    index = Index.open(engine.location(seed_index))
     in_2024 = full_matches(index.search("trách nhiệm", since="2024", until="2024"))
     assert f"{in_2024} ¶" in bars["2024"] and "2 articles" in bars["2024"]
     assert lines[-1] == f"{full_matches(index.search('trách nhiệm'))} paragraphs in 5 articles"
