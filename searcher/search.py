@@ -83,17 +83,21 @@ def highlight_spans(text: str, compiled: Compiled) -> tuple[tuple[int, int], ...
 def _mark(units, mark, marked: list[bool], joined: list[bool]) -> None:
     """Mark in ``units`` what ``mark`` looks for (see ``query.Mark``)."""
     size, n = len(mark.canon), len(units)
-    tests = []
-    for canon, folded, exact in zip(mark.canon, mark.folded, mark.exact):
-        if exact and any(u.canon == canon for u in units):
-            tests.append(lambda u, c=canon: u.canon == c)
+    present = {u.canon for u in units}
+    by_canon: dict[str, list[int]] = {}
+    by_folded: dict[str, list[int]] = {}
+    for j, (canon, folded, exact) in enumerate(zip(mark.canon, mark.folded, mark.exact)):
+        if exact and canon in present:
+            by_canon.setdefault(canon, []).append(j)
         else:
-            tests.append(lambda u, f=folded: u.folded == f)
+            by_folded.setdefault(folded, []).append(j)
+    # hits[i]: the query syllables that unit i matches (one dictionary look-up per unit)
+    hits = [by_canon.get(u.canon, []) + by_folded.get(u.folded, []) for u in units]
 
     def run_at(i: int, j: int) -> int:
         """How many units from ``i`` match the query syllables from ``j``, in order."""
         k = 0
-        while i + k < n and j + k < size and tests[j + k](units[i + k]):
+        while i + k < n and j + k < size and (j + k) in hits[i + k]:
             k += 1
         return k
 
@@ -105,24 +109,22 @@ def _mark(units, mark, marked: list[bool], joined: list[bool]) -> None:
 
     if mark.kind == "phrase":
         for i in range(n - size + 1):
-            if run_at(i, 0) == size:
+            if 0 in hits[i] and run_at(i, 0) == size:
                 put(i, 0, size)
         return
     covered: set[int] = set()
     i = 0
     while i < n:
-        length, start = max(((run_at(i, j), j) for j in range(size)), default=(0, 0))
+        length, start = max(((run_at(i, j), j) for j in hits[i]), default=(0, 0))
         if length >= 2:
             put(i, start, length)
             covered.update(range(start, start + length))
             i += length
         else:
             i += 1
-    for j in range(size):
-        if j not in covered:
-            for i in range(n):
-                if tests[j](units[i]):
-                    marked[i] = True
+    for i, matched in enumerate(hits):
+        if any(j not in covered for j in matched):
+            marked[i] = True
 
 
 def _duplicate_key(text: str) -> str:
