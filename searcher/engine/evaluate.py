@@ -91,7 +91,8 @@ class Evaluator:
         ops = self.tables
         if isinstance(node, Tiered):
             table = ops.restrict(self.table(node.query, allowed), allowed)
-            first = ops.restrict(self.table(node.first, ops.docs(table)), ops.docs(table))
+            matched = ops.docs(table)
+            first = ops.restrict(self.table(node.first, matched), matched)
             head = ops.best(ops.restrict(table, ops.docs(first)), limit)
             if len(head) < limit:
                 head += ops.best(ops.exclude(table, first), limit - len(head))
