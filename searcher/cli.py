@@ -65,7 +65,7 @@ class _Count(click.IntRange):
 
 @dataclass
 class Settings:
-    index: Path
+    index: object  # a folder (Path), or an index on a cluster (engine.ClusterIndex)
     corpus: Path
 
     def existing_index(self):
@@ -124,16 +124,49 @@ jobs_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="Corpus folder of articles (env SEARCHER_CORPUS).",
 )
+@click.option(
+    "--engine",
+    envvar="SEARCHER_ENGINE",
+    type=click.Choice(["embedded", "opensearch"]),
+    default="embedded",
+    show_default=True,
+    help="Where the index lives: a folder (--index), or an OpenSearch cluster (--url) (env SEARCHER_ENGINE).",
+)
+@click.option(
+    "--url",
+    envvar="SEARCHER_OPENSEARCH_URL",
+    metavar="URL[,URL…]",
+    help="The OpenSearch cluster's nodes (env SEARCHER_OPENSEARCH_URL); credentials from "
+    "SEARCHER_OPENSEARCH_USER/_PASSWORD or a netrc, never in the URL.",
+)
+@click.option(
+    "--name",
+    "index_name",
+    envvar="SEARCHER_OPENSEARCH_INDEX",
+    default="searcher",
+    show_default=True,
+    help="The index name on the cluster (env SEARCHER_OPENSEARCH_INDEX).",
+)
 @click.pass_context
-def cli(ctx, index_dir: Path, corpus_dir: Path):
+def cli(ctx, index_dir: Path, corpus_dir: Path, engine: str, url: str | None, index_name: str):
     """Full-text search for Vietnamese news articles.
 
     \b
     searcher query "sợ trách nhiệm"      ranked paragraphs, matches highlighted
     searcher query "so trach nhiem"      accents optional
     searcher index                       bring the index up to date with the corpus
+    searcher --engine opensearch --url http://localhost:9200 index    the same, on a cluster
     """
-    ctx.obj = Settings(index=index_dir, corpus=corpus_dir)
+    index: object = index_dir
+    if engine == "opensearch":
+        from searcher.engine import ClusterIndex
+
+        if not url:
+            raise click.UsageError("--engine opensearch needs --url (or SEARCHER_OPENSEARCH_URL)")
+        if not index_name.strip():
+            raise click.UsageError("--name must not be empty")
+        index = ClusterIndex(url, index_name.strip())
+    ctx.obj = Settings(index=index, corpus=corpus_dir)
 
 
 # -- indexing -------------------------------------------------------------------------

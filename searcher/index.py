@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from searcher.corpus import Corpus
-from searcher.engine import engine_exists, open_engine
+from searcher.engine import ClusterIndex, Location, engine_exists, open_engine
 from searcher.engine.base import Engine, EngineStats, StoredArticle
 from searcher.errors import ArticleNotFound, SearcherError
 from searcher.search import Results, highlight_spans, search
@@ -92,17 +92,18 @@ class Index:
     # -- opening -----------------------------------------------------------------------
 
     @staticmethod
-    def exists(index: Path | str) -> bool:
+    def exists(index: Location) -> bool:
         return engine_exists(index)
 
     @classmethod
-    def open(cls, index: Path | str, corpus: Path | str | None = None) -> "Index":
-        """The index at ``index``; ``SearcherError`` if there is none or it cannot be used."""
+    def open(cls, index: Location, corpus: Path | str | None = None) -> "Index":
+        """The index at ``index`` (a folder, or a ``ClusterIndex``); ``SearcherError`` if
+        there is none or it cannot be used."""
         _check_apart(index, corpus)
         return cls(open_engine(index), Corpus(Path(corpus)) if corpus is not None else None)
 
     @classmethod
-    def open_or_create(cls, index: Path | str, corpus: Path | str | None = None, rebuild: bool = False) -> "Index":
+    def open_or_create(cls, index: Location, corpus: Path | str | None = None, rebuild: bool = False) -> "Index":
         """The index at ``index``, created if there is none (with ``rebuild``, also if the
         one there cannot be used)."""
         _check_apart(index, corpus)
@@ -234,13 +235,15 @@ class Index:
         return self.engine.stats()
 
 
-def _check_apart(index: Path | str, corpus: Path | str | None) -> None:
+def _check_apart(index: Location, corpus: Path | str | None) -> None:
     """The corpus folder exists, and the index does not live inside it (its files would be
     read as articles)."""
     if corpus is None:
         return
     if not Path(corpus).is_dir():
         raise SearcherError(f"corpus folder not found: {corpus}")
+    if isinstance(index, ClusterIndex):
+        return
     index_path, corpus_path = Path(index).resolve(), Path(corpus).resolve()
     if index_path == corpus_path or corpus_path in index_path.parents:
         raise SearcherError(f"the index folder {index} is inside the corpus folder {corpus}: put it elsewhere")

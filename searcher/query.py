@@ -310,7 +310,7 @@ class Compiler:
 
     def _has_word(self, canon: str, folded: str) -> bool:
         if self.accentless:
-            return bool(self.vocabulary.expand_prefix(s.WORD, folded + VARIANT_SEP))
+            return self.vocabulary.has_prefix(s.WORD, folded + VARIANT_SEP)
         return self._known(s.WORD, variant_term(folded, canon))
 
     def _words(self, canon: list[str], folded: list[str]) -> list[tuple[int, int]]:
@@ -479,10 +479,31 @@ def _whole(part: _Part):
     return AndMaybe(part.required, evidence) if evidence is not None else part.required
 
 
+class _Lookups:
+    """A vocabulary that knows no term and records what is asked of it: compiling against
+    it first lists every lookup the query can make (a word not found, the compiler tries
+    the shorter ones), which a cluster answers in one request."""
+
+    def __init__(self):
+        self.asked: list[tuple[str, str, str]] = []
+
+    def doc_frequency(self, fieldname: str, term: str) -> int:
+        self.asked.append(("df", fieldname, term))
+        return 0
+
+    def has_prefix(self, fieldname: str, prefix: str) -> bool:
+        self.asked.append(("has_prefix", fieldname, prefix))
+        return False
+
+
 def compile_query(text: str, vocabulary) -> Compiled:
     """Parse ``text`` and compile it against the index's vocabulary (a ``Snapshot``)."""
     tree = parse(text)
     accentless = not has_accents(normalize_query(text))
+    if getattr(vocabulary, "batches_lookups", False):
+        lookups = _Lookups()
+        Compiler(lookups, accentless).build(tree)
+        vocabulary.prefetch(lookups.asked)
     compiler = Compiler(vocabulary, accentless)
     part = compiler.build(tree)
     query = _whole(part)

@@ -20,24 +20,18 @@ from searcher.text import SYLLABLE_RE, canonical_syllable, fold_accents, has_acc
 MAX_CANDIDATES = 8
 
 
-def _variants_by_fold(vocabulary) -> dict[str, list[str]]:
-    variants: dict[str, list[str]] = {}
-    for text in vocabulary.lexicon(s.SYL):
-        variants.setdefault(fold_accents(text), []).append(text)
-    return variants
-
-
 def _candidates(syllable: str, vocabulary, variants, accentless: bool) -> list[str]:
     canon = canonical_syllable(syllable).lower()
     known = vocabulary.doc_frequency(s.SYL, canon) > 0
     if accentless:
         folded = fold_accents(canon)
-        found = variants.get(folded, [])
+        found = list(variants.get(folded, []))
         for distance in (1, 2):
             if found:
                 break
-            for near in vocabulary.terms_within(s.FOLD, folded, distance):
-                found.extend(variants.get(near, []))
+            near = vocabulary.terms_within(s.FOLD, folded, distance)
+            for terms in vocabulary.variants_of(s.SYL, near).values():
+                found.extend(terms)
     elif known:
         return [canon]
     else:
@@ -48,18 +42,28 @@ def _candidates(syllable: str, vocabulary, variants, accentless: bool) -> list[s
                 break
     if not found:
         return [canon]
-    found.sort(key=lambda t: -vocabulary.doc_frequency(s.SYL, t))
+    frequencies = vocabulary.doc_frequencies(s.SYL, found)  # one request on a cluster
+    found.sort(key=lambda t: -frequencies[t])
     return found[:MAX_CANDIDATES]
 
 
 def _best_sequence(columns: list[list[str]], vocabulary) -> list[str]:
-    """Viterbi over candidate syllables: unigram and bigram document frequencies."""
+    """Viterbi over candidate syllables: unigram and bigram document frequencies (asked
+    all at once: one request each on a cluster)."""
+
+    def pair(a: str, b: str) -> str:
+        return variant_term(f"{fold_accents(a)}_{fold_accents(b)}", f"{a}_{b}")
+
+    unigrams = vocabulary.doc_frequencies(s.SYL, [t for column in columns for t in column])
+    bigrams = vocabulary.doc_frequencies(
+        s.BIGRAM, [pair(a, b) for left, right in zip(columns, columns[1:]) for a in left for b in right]
+    )
 
     def unigram(term: str) -> float:
-        return math.log1p(vocabulary.doc_frequency(s.SYL, term))
+        return math.log1p(unigrams[term])
 
     def bigram(a: str, b: str) -> float:
-        return 2.0 * math.log1p(vocabulary.doc_frequency(s.BIGRAM, variant_term(f"{fold_accents(a)}_{fold_accents(b)}", f"{a}_{b}")))
+        return 2.0 * math.log1p(bigrams[pair(a, b)])
 
     best = {t: (unigram(t), [t]) for t in columns[0]}
     for column in columns[1:]:
@@ -81,7 +85,9 @@ def suggest(text: str, snapshot, filters, total: int) -> str | None:
     if not matches:
         return None
     accentless = not has_accents(form)
-    variants = _variants_by_fold(snapshot) if accentless else {}
+    syllables = [canonical_syllable(m.group(0)).lower() for m in matches]
+    snapshot.doc_frequencies(s.SYL, syllables)  # asked together (a cluster caches them)
+    variants = snapshot.variants_of(s.SYL, [fold_accents(t) for t in syllables]) if accentless else {}
     columns = [_candidates(m.group(0), snapshot, variants, accentless) for m in matches]
     chosen = _best_sequence(columns, snapshot)
     pieces, last = [], 0

@@ -22,6 +22,9 @@ from schemathesis.specs.openapi.checks import (
 from searcher.web.app import create_app
 from tests.conftest import CORPUS
 
+# The web layer over the embedded engine (its cluster reads are the CLI tests').
+pytestmark = pytest.mark.engines("embedded")
+
 PATHS = ["/api/search", "/api/articles/{article_id}", "/api/trend", "/api/stats"]
 CHECKS = [
     not_a_server_error,

@@ -32,7 +32,8 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOT = REPO / "docs" / "screenshot.png"
 
-pytestmark = pytest.mark.slow
+# The web layer over the embedded engine (its cluster reads are the CLI tests').
+pytestmark = [pytest.mark.slow, pytest.mark.engines("embedded")]
 
 
 @pytest.fixture(scope="module")

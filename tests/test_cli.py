@@ -210,6 +210,7 @@ def test_missing_corpus_is_a_one_line_error(run, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.engines("embedded")
 def test_unreadable_index_is_a_one_line_error(run, tmp_path):
     index = tmp_path / "index"
     index.mkdir()
@@ -221,6 +222,7 @@ def test_unreadable_index_is_a_one_line_error(run, tmp_path):
     assert "rebuild" in result.stderr
 
 
+@pytest.mark.engines("embedded")
 def test_index_of_another_schema_version_asks_for_a_rebuild(run, tmp_path, corpus_copy):
     index = tmp_path / "index"
     index.mkdir()
@@ -286,17 +288,17 @@ def _searcher_cmd() -> list[str]:
     return [sys.executable, "-m", "searcher"]
 
 
-def test_closed_pipe_ends_quietly(seed_index):
-    cmd = " ".join(_searcher_cmd()) + f" --index {seed_index} --corpus {CORPUS} query trách -n 500 | head -1"
+def test_closed_pipe_ends_quietly(engine, seed_index):
+    cmd = " ".join([*_searcher_cmd(), *engine.args(seed_index)]) + f" --corpus {CORPUS} query trách -n 500 | head -1"
     done = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 1
     assert done.stderr == ""
 
 
-def test_module_entry_point_and_exit_status(seed_index):
+def test_module_entry_point_and_exit_status(engine, seed_index):
     done = subprocess.run(
-        [*_searcher_cmd(), "--index", str(seed_index), "--corpus", str(CORPUS), "query", "zzzxq"],
+        [*_searcher_cmd(), *engine.args(seed_index), "--corpus", str(CORPUS), "query", "zzzxq"],
         capture_output=True,
         text=True,
         env={**os.environ, "NO_COLOR": "1"},
@@ -305,6 +307,7 @@ def test_module_entry_point_and_exit_status(seed_index):
     assert done.stdout == "" and done.stderr == ""
 
 
+@pytest.mark.engines("embedded")
 def test_every_command_has_help(run):
     for command in cli_module.cli.commands:
         result = run(command, "--help")

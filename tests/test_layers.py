@@ -18,7 +18,7 @@ def test_the_import_contracts_hold():
         capture_output=True,
         text=True,
     )
-    assert "Contracts: 3 kept, 0 broken." in done.stdout, done.stdout + done.stderr
+    assert "Contracts: 4 kept, 0 broken." in done.stdout, done.stdout + done.stderr
     assert done.returncode == 0
 
 

@@ -59,8 +59,8 @@ def test_parser_never_raises_anything_but_a_user_error(text):
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(query_strategy)
-def test_search_never_crashes_and_highlights_slice_the_text(seed_index, text):
-    index = Index.open(seed_index)
+def test_search_never_crashes_and_highlights_slice_the_text(engine, seed_index, text):
+    index = Index.open(engine.location(seed_index))
     try:
         results = index.search(text, limit=5)
     except SearcherError:

@@ -131,7 +131,7 @@ def test_explain_shows_the_parsed_query(run):
     assert len(result.stdout.splitlines()) == 1
 
 
-def test_batch_answers_many_queries_with_query_ids(seed_index):
+def test_batch_answers_many_queries_with_query_ids(engine, seed_index):
     from click.testing import CliRunner
 
     from searcher.cli import cli
@@ -141,7 +141,7 @@ def test_batch_answers_many_queries_with_query_ids(seed_index):
         ["sợ trách nhiệm", json.dumps({"id": "q-7", "query": "nêu gương"}, ensure_ascii=False), "", "zzzxq"]
     )
     result = CliRunner().invoke(
-        cli, ["--index", str(seed_index), "--corpus", str(CORPUS), "query", "--batch", "-", "-n", "2"], input=lines
+        cli, [*engine.args(seed_index), "--corpus", str(CORPUS), "query", "--batch", "-", "-n", "2"], input=lines
     )
     assert result.exit_code == 0
     records = [json.loads(line) for line in result.stdout.splitlines()]
@@ -151,7 +151,7 @@ def test_batch_answers_many_queries_with_query_ids(seed_index):
     assert {r["query"] for r in hits} == {"sợ trách nhiệm", "nêu gương"}
 
 
-def test_batch_reports_a_bad_json_line_and_goes_on(seed_index):
+def test_batch_reports_a_bad_json_line_and_goes_on(engine, seed_index):
     from click.testing import CliRunner
 
     from searcher.cli import cli
@@ -159,7 +159,7 @@ def test_batch_reports_a_bad_json_line_and_goes_on(seed_index):
 
     result = CliRunner().invoke(
         cli,
-        ["--index", str(seed_index), "--corpus", str(CORPUS), "query", "--batch", "-"],
+        [*engine.args(seed_index), "--corpus", str(CORPUS), "query", "--batch", "-"],
         input='{"id": 1, "q": "thiếu khoá query"}\nnêu gương\n',
     )
     assert result.exit_code == 2  # a query failed; the others were answered
@@ -185,7 +185,7 @@ def test_short_keyword_queries_still_need_every_word(run):
     assert run("query", "ngộ độc thực phẩm").exit_code == 1
 
 
-def test_an_empty_index_answers_a_batch_with_no_hits(tmp_path):
+def test_an_empty_index_answers_a_batch_with_no_hits(engine, tmp_path):
     """A batch keeps its searcher between queries; on an empty index Whoosh's refresh of
     it failed (a traceback at the second query)."""
     from click.testing import CliRunner
@@ -194,7 +194,7 @@ def test_an_empty_index_answers_a_batch_with_no_hits(tmp_path):
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    args = ["--index", str(tmp_path / "index"), "--corpus", str(corpus)]
+    args = [*engine.args(tmp_path / "index"), "--corpus", str(corpus)]
     assert CliRunner().invoke(cli, [*args, "index"]).exit_code == 0
     result = CliRunner().invoke(cli, [*args, "query", "--batch", "-"], input="sợ trách nhiệm\nnêu gương\ncán bộ\n")
     assert result.exit_code == 1 and (result.exception is None or isinstance(result.exception, SystemExit))

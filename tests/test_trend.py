@@ -80,8 +80,8 @@ def full_matches(results) -> int:
     return results.total if results.complete is None else results.complete
 
 
-def test_trend_counts_equal_search_totals_per_period(seed_index):
-    index = Index.open(seed_index)
+def test_trend_counts_equal_search_totals_per_period(engine, seed_index):
+    index = Index.open(engine.location(seed_index))
     for query in ("trách nhiệm", "so trach nhiem", 'trách nhiệm -"nêu gương"', '"cán bộ" OR "đảng viên"', "ai chịu trách nhiệm"):
         for by in ("month", "year"):
             periods = index.trend(query, by=by)
@@ -91,8 +91,8 @@ def test_trend_counts_equal_search_totals_per_period(seed_index):
                     assert full_matches(index.search(query, since=p.period, until=p.period)) == p.paragraphs, (query, p)
 
 
-def test_trend_filters_by_date_and_article(seed_index):
-    index = Index.open(seed_index)
+def test_trend_filters_by_date_and_article(engine, seed_index):
+    index = Index.open(engine.location(seed_index))
     months = index.trend("trách nhiệm", by="month", since="2024-01", until="2024-12")
     # The two dated 2024 articles: February and October, the months between empty.
     assert [p.period for p in months] == [f"2024-{m:02d}" for m in range(2, 11)]
@@ -103,6 +103,7 @@ def test_trend_filters_by_date_and_article(seed_index):
     assert only == [Period("2020", full_matches(index.search("trách nhiệm", article="004_94dc4981a5173811")), 1)]
 
 
+@pytest.mark.engines("embedded")
 def test_trend_with_the_dense_evaluator_gives_the_same_periods(seed_index, monkeypatch):
     index = Index.open(seed_index)
     expected = index.trend("sợ trách nhiệm", by="year")
@@ -145,7 +146,7 @@ def test_trend_json_lines_end_with_a_summary(run):
     }
 
 
-def test_trend_on_a_terminal_draws_one_bar_per_period(run, seed_index, monkeypatch):
+def test_trend_on_a_terminal_draws_one_bar_per_period(run, engine, seed_index, monkeypatch):
     monkeypatch.setattr(cli_module, "stdout_is_tty", lambda: True)
     result = run("trend", "trách nhiệm", "--by", "year", "--color", "never")
     assert result.exit_code == 0
@@ -155,7 +156,7 @@ def test_trend_on_a_terminal_draws_one_bar_per_period(run, seed_index, monkeypat
     assert list(bars) == ["2020", "2021", "2022", "2023", "2024", "undated"]
     assert bars["2024"].count("█") == 40  # the largest period fills the width
     assert "█" not in bars["2021"] and " 0 ¶" in bars["2021"]
-    index = Index.open(seed_index)
+    index = Index.open(engine.location(seed_index))
     in_2024 = full_matches(index.search("trách nhiệm", since="2024", until="2024"))
     assert f"{in_2024} ¶" in bars["2024"] and "2 articles" in bars["2024"]
     assert lines[-1] == f"{full_matches(index.search('trách nhiệm'))} paragraphs in 5 articles"

@@ -20,6 +20,9 @@ from searcher.web.app import MAX_QUERY, create_app
 from searcher.web.server import LOOPBACK_NAMES
 from tests.conftest import CORPUS
 
+# The web layer is engine-neutral (it calls searcher.Index); its tests use the embedded index.
+pytestmark = pytest.mark.engines("embedded")
+
 SEARCHER = [sys.executable, "-m", "searcher"]
 
 

@@ -76,8 +76,15 @@ class Snapshot(ABC):
     """A read view of one commit. Cheap to keep: reuse it while ``up_to_date()``."""
 
     paragraphs: int  # documents in the index
+    # Whether lookups are worth batching (a cluster: one request for many): query
+    # compiling then tells ``prefetch`` every lookup it will make before making them.
+    batches_lookups: bool = False
 
     # -- vocabulary (query compiling, suggestions) --
+
+    def prefetch(self, lookups: Iterable[tuple[str, str, str]]) -> None:
+        """Get ready to answer ``("df", field, term)`` (``doc_frequency``) and
+        ``("has_prefix", field, prefix)`` lookups; a no-op unless ``batches_lookups``."""
 
     @abstractmethod
     def doc_frequency(self, field: str, term: str) -> int:
@@ -91,6 +98,10 @@ class Snapshot(ABC):
     def expand_prefix(self, field: str, prefix: str) -> list[str]:
         """The terms of ``field`` that start with ``prefix``, in order."""
 
+    def has_prefix(self, field: str, prefix: str) -> bool:
+        """Whether any term of ``field`` starts with ``prefix``."""
+        return bool(self.expand_prefix(field, prefix))
+
     @abstractmethod
     def terms_within(self, field: str, term: str, distance: int) -> list[str]:
         """The terms of ``field`` at most ``distance`` edits from ``term``."""
@@ -98,6 +109,20 @@ class Snapshot(ABC):
     @abstractmethod
     def lexicon(self, field: str) -> Iterable[str]:
         """Every term of ``field``."""
+
+    def variants_of(self, field: str, folded: Iterable[str]) -> dict[str, list[str]]:
+        """The terms of ``field`` whose accent-folded form is one of ``folded``, by folded
+        form (``{"so": ["so", "sò", "số", "sợ" …]}``). By default from the whole lexicon,
+        read once per snapshot; an engine may ask for just these."""
+        from searcher.text import fold_accents
+
+        by_fold = getattr(self, "_by_fold", {}).get(field)
+        if by_fold is None:
+            by_fold = {}
+            for term in self.lexicon(field):
+                by_fold.setdefault(fold_accents(term), []).append(term)
+            self._by_fold = {**getattr(self, "_by_fold", {}), field: by_fold}
+        return {f: list(by_fold[f]) for f in dict.fromkeys(folded) if f in by_fold}
 
     # -- searching --
 

@@ -38,7 +38,8 @@ class Library:
     def __init__(self, index_dir: Path | str, corpus_dir: Path | str | None = None, size: int | None = None):
         from searcher.index import Index
 
-        self.index_dir = Path(index_dir)
+        # A folder, or an index on a cluster (searcher.engine.ClusterIndex), as Index.open takes.
+        self.index_dir = Path(index_dir) if isinstance(index_dir, (str, os.PathLike)) else index_dir
         self.corpus_dir = Path(corpus_dir) if corpus_dir is not None else None
         self._pool: queue.Queue = queue.Queue()
         for _ in range(max(1, size or default_pool())):

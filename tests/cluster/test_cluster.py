@@ -88,7 +88,8 @@ def test_replicas_answer_while_node_2_is_stopped(opensearch_url, opensearch_clus
             (h["_id"], h["_score"]) for h in before["hits"]["hits"]
         ]
 
-        health = call(opensearch_url, "GET", "/_cluster/health?wait_for_status=yellow&timeout=30s")
+        # Until node-1 has taken node-2 out of the cluster (green stays green for a moment).
+        health = call(opensearch_url, "GET", "/_cluster/health?wait_for_nodes=1&wait_for_status=yellow&timeout=60s")
         assert (health["status"], health["number_of_nodes"], health["timed_out"]) == ("yellow", 1, False)
 
         opensearch_cluster.start("node-2")

@@ -27,6 +27,7 @@ from searcher.engine.base import Engine, EngineStats, Progress, Written  # noqa:
 from searcher.engine.embedded.codec import SegmentsWriter  # noqa: E402
 from searcher.engine.embedded.fields import make_schema  # noqa: E402
 from searcher.engine.embedded.reader import WhooshSnapshot  # noqa: E402
+from searcher.engine.workers import default_jobs  # noqa: E402,F401 (also imported from here)
 from searcher.errors import SearcherError  # noqa: E402
 
 INDEX_NAME = f"searcher_v{s.SCHEMA_VERSION}"
@@ -47,14 +48,6 @@ def _exists_in(path: Path) -> bool:
         return whoosh_index.exists_in(str(path), indexname=INDEX_NAME)
     except Exception:
         return any(name.startswith(f"_{INDEX_NAME}_") for name in os.listdir(path))
-
-
-def default_jobs() -> int:
-    """Worker processes for indexing: one per available core."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
 
 
 class WhooshEngine(Engine):
@@ -230,7 +223,7 @@ class WhooshEngine(Engine):
                 # new segments are not this writer's: only old versions are deleted.
                 for article_id in done.articles:
                     writer.delete_by_term(s.ARTICLE, article_id)
-            writer.extra_segments = list(done.segments)
+            writer.extra_segments = list(done.outputs)
             writer.commit(mergetype=CLEAR if rebuild else MERGE_SMALL)
         except BaseException:
             if not writer.is_closed:

@@ -1,141 +1,33 @@
 """Writing segments: worker processes parse and analyze articles and each writes its own.
 
 Parsing, pyvi segmentation and Whoosh's pure-Python posting writer all cost CPU per
-paragraph, so all run in the workers (one per core by default). The parent only feeds
-articles (or unparsed corpus sources), counts progress and, at the end, lists the workers'
-finished segments in one commit made by its own (locked) writer: until that commit
-nothing of the new work is visible, so a crash at any moment leaves the previous index
-intact. A writer whose pooled postings reach its share of the memory limit finishes its
-segment and starts another (``codec.SegmentsWriter.full``). With one job, ``write_here``
-does the same work in the calling process.
+paragraph, so all run in the workers (``searcher.engine.workers``: one per core by
+default). The parent only feeds articles (or unparsed corpus sources), counts progress
+and, at the end, lists the workers' finished segments in one commit made by its own
+(locked) writer: until that commit nothing of the new work is visible, so a crash at any
+moment leaves the previous index intact. A writer whose pooled postings reach its share of
+the memory limit finishes its segment and starts another (``codec.SegmentsWriter.full``).
+With one job, ``write_here`` does the same work in the calling process.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import queue
 import random
-import traceback
-from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from searcher.engine.embedded.codec import SegmentsWriter
 from searcher.engine.embedded.fields import whoosh_fields
 from searcher.engine.schema import documents
-from searcher.errors import SearcherError
+from searcher.engine.workers import Done, paragraphs_in, run_here, run_workers
 
-CHUNK_PARAGRAPHS = 200  # articles are handed out in chunks of about this many paragraphs
-SOURCE_BYTES_PER_PARAGRAPH = 500  # how many paragraphs an unparsed source holds, about
-
-
-def paragraphs_in(item) -> int:
-    """The paragraphs of an ``Article``; of a corpus ``Source`` not parsed yet, an
-    estimate from its size."""
-    paragraphs = getattr(item, "paragraphs", None)
-    if paragraphs is not None:
-        return len(paragraphs)
-    return max(1, len(item.data) // SOURCE_BYTES_PER_PARAGRAPH)
-
-
-def _chunks(items: Sequence):
-    chunk, size = [], 0
-    for item in items:
-        chunk.append(item)
-        size += paragraphs_in(item)
-        if size >= CHUNK_PARAGRAPHS:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
-
-
-def _parsed(item):
-    """The ``Article`` itself, or the ``Source`` parsed (``SearcherError`` if it cannot be)."""
-    return item.load() if hasattr(item, "load") else item
-
-
-@dataclass
-class Done:
-    """What a write produced: new (uncommitted) segments, the article ids and paragraphs
-    indexed, and one message per source that could not be parsed."""
-
-    segments: list = field(default_factory=list)
-    articles: list[str] = field(default_factory=list)
-    paragraphs: int = 0
-    skipped: list[str] = field(default_factory=list)
-
-
-def _die_with_parent() -> None:
-    """On Linux, have the kernel kill this process when its parent dies (a parent killed
-    with SIGKILL cannot tell its workers); elsewhere the ``getppid`` checks remain."""
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _worker(
-    index_dir: str, indexname: str, jobs, results, limitmb: int, parent: int, lock_fd: int | None
-) -> None:
-    _die_with_parent()
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        return
-    # The forked child shares the parent's write-lock file description: let go of it, or a
-    # parent killed mid-way would leave the index locked until this worker ends.
-    if lock_fd is not None:
-        try:
-            os.close(lock_fd)
-        except OSError:
-            pass
-    from whoosh import index as whoosh_index
-
-    # Forked children share the parent's random state, and Whoosh names segments randomly.
-    random.seed(os.urandom(16))
-    segments = None
-    try:
-        segments = _Segments(whoosh_index.open_dir(index_dir, indexname=indexname), limitmb)
-        while True:
-            try:
-                chunk = jobs.get(timeout=1.0)
-            except queue.Empty:
-                if os.getppid() != parent:  # the parent died: leave no orphan behind
-                    segments.cancel()
-                    return
-                continue
-            if chunk is None:
-                break
-            for item in chunk:
-                if os.getppid() != parent:
-                    segments.cancel()
-                    return
-                try:
-                    article = _parsed(item)
-                except SearcherError as exc:
-                    results.put(("skipped", str(exc)))
-                    continue
-                results.put(("indexed", segments.add(article)))
-                segment = segments.full_segment()
-                if segment is not None:
-                    results.put(("segment", segment))
-        results.put(("done", segments.finish()))
-    except BaseException:
-        if segments is not None:
-            try:
-                segments.cancel()
-            except Exception:
-                pass
-        results.put(("error", traceback.format_exc(limit=3)))
+__all__ = ["Done", "paragraphs_in", "write_here", "write_segments"]
 
 
 class _Segments:
     """Writes articles into new segments of ``ix`` (uncommitted: the caller holds the
-    lock and commits), starting another whenever the posting pool is full."""
+    lock and commits), starting another whenever the posting pool is full: a ``Sink``
+    whose outputs are finished segments."""
 
     def __init__(self, ix, limitmb: int):
         self._new = lambda: SegmentsWriter(ix, _lk=False, limitmb=limitmb)
@@ -148,7 +40,7 @@ class _Segments:
             self.writer.add_document(**whoosh_fields(doc))
         return article.id, len(docs)
 
-    def full_segment(self):
+    def ready(self):
         """The current segment, finished, if the pool has reached its limit (another is
         started); else ``None``."""
         if not self.writer.full():
@@ -169,30 +61,7 @@ def write_here(
     ix, items: Sequence, limitmb: int, progress: Callable[[int], None] | None = None
 ) -> Done:
     """Index ``items`` in this process (sources parsed on the way)."""
-    done = Done()
-    segments = _Segments(ix, limitmb)
-    try:
-        for count, item in enumerate(items, start=1):
-            try:
-                article = _parsed(item)
-            except SearcherError as exc:
-                done.skipped.append(str(exc))
-            else:
-                article_id, paragraphs = segments.add(article)
-                done.articles.append(article_id)
-                done.paragraphs += paragraphs
-            if progress:
-                progress(count)
-            segment = segments.full_segment()
-            if segment is not None:
-                done.segments.append(segment)
-        last = segments.finish()
-        if last is not None:
-            done.segments.append(last)
-    except BaseException:
-        segments.cancel()
-        raise
-    return done
+    return run_here(_Segments(ix, limitmb), items, progress)
 
 
 def write_segments(
@@ -209,71 +78,20 @@ def write_segments(
     ``progress`` is called with the number of items finished so far; ``lock_fd`` is
     the parent's write-lock descriptor, which the workers close.
     """
-    ctx = multiprocessing.get_context("fork")
-    job_queue = ctx.Queue(maxsize=jobs * 2)
-    results = ctx.Queue()
-    workers = [
-        ctx.Process(
-            target=_worker,
-            args=(index_dir, indexname, job_queue, results, max(32, limitmb // jobs), os.getpid(), lock_fd),
-            daemon=True,
-        )
-        for _ in range(jobs)
-    ]
-    for worker in workers:
-        worker.start()
-    done = Done()
-    finished = 0
-    done_items = 0
+    share = max(32, limitmb // jobs)
 
-    def drain(block: bool) -> None:
-        nonlocal finished, done_items
-        while True:
+    def open_segments() -> _Segments:
+        # The forked child shares the parent's write-lock file description: let go of it,
+        # or a parent killed mid-way would leave the index locked until this worker ends.
+        if lock_fd is not None:
             try:
-                kind, value = results.get(timeout=0.2) if block else results.get_nowait()
-            except queue.Empty:
-                if block and any(w.exitcode not in (None, 0) for w in workers):
-                    raise SearcherError("an indexing worker process died; nothing was committed")
-                return
-            if kind in ("indexed", "skipped"):
-                if kind == "indexed":
-                    done.articles.append(value[0])
-                    done.paragraphs += value[1]
-                else:
-                    done.skipped.append(value)
-                done_items += 1
-                if progress:
-                    progress(done_items)
-            elif kind in ("segment", "done"):
-                finished += kind == "done"
-                if value is not None:
-                    done.segments.append(value)
-            else:
-                raise SearcherError(f"indexing failed in a worker process:\n{value}")
-            if block:
-                return
+                os.close(lock_fd)
+            except OSError:
+                pass
+        from whoosh import index as whoosh_index
 
-    try:
-        for chunk in _chunks(items):
-            while True:
-                try:
-                    job_queue.put(chunk, timeout=0.2)
-                    break
-                except queue.Full:
-                    drain(block=False)
-                    if any(not w.is_alive() for w in workers):
-                        drain(block=False)
-                        raise SearcherError("an indexing worker process stopped early; nothing was committed")
-            drain(block=False)
-        for _ in workers:
-            job_queue.put(None)
-        while finished < len(workers):
-            drain(block=True)
-        for worker in workers:
-            worker.join()
-        return done
-    except BaseException:
-        for worker in workers:
-            if worker.is_alive():
-                worker.terminate()
-        raise
+        # Forked children share the parent's random state, and Whoosh names segments randomly.
+        random.seed(os.urandom(16))
+        return _Segments(whoosh_index.open_dir(index_dir, indexname=indexname), share)
+
+    return run_workers(open_segments, items, jobs, progress)
