@@ -17,7 +17,6 @@ import click
 from searcher.errors import SearcherError
 
 EXIT_HITS, EXIT_NO_HITS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
-_DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
 def _quiet_stdout() -> None:
@@ -140,6 +139,8 @@ def cli(ctx, index_dir: Path, corpus_dir: Path):
 
 
 def _report(settings: Settings, report) -> None:
+    if report.repaired:
+        click.echo(f"Warning: the index at {settings.index} was damaged ({report.repaired}): rebuilt it from the corpus", err=True)
     for problem in report.skipped:
         click.echo(f"Error: {problem} (skipped)", err=True)
     click.echo(f"Indexed {settings.corpus}: {report.summary()}", err=True)
@@ -177,12 +178,17 @@ def index_command(settings: Settings, rebuild: bool, jobs: int | None):
 
 
 def _date_option(ctx, param, value):
+    from searcher.query import check_date
+
     if value is None:
         return None
-    value = value.strip()
-    if not _DATE_RE.match(value):
-        raise click.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD, YYYY-MM or YYYY")
-    return value
+    try:
+        return check_date(value.strip(), "")
+    except SearcherError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+DATE_HELP = "(YYYY, YYYY-MM or YYYY-MM-DD)"
 
 
 QUERY_HELP = """Search the paragraphs of the corpus.
@@ -239,8 +245,8 @@ def _query_index(settings: Settings):
     help="Group by article: best articles first, up to N (default 3) paragraphs each; -n counts articles.",
 )
 @click.option("--explain", is_flag=True, help="Print how the query was parsed (to stderr), then search.")
-@click.option("--since", callback=_date_option, metavar="DATE", help="Articles dated on or after DATE.")
-@click.option("--until", callback=_date_option, metavar="DATE", help="Articles dated on or before DATE.")
+@click.option("--since", callback=_date_option, metavar="DATE", help=f"Articles dated on or after DATE {DATE_HELP}.")
+@click.option("--until", callback=_date_option, metavar="DATE", help=f"Articles dated on or before DATE {DATE_HELP}.")
 @click.option(
     "--batch",
     type=click.File("r", encoding="utf-8"),
@@ -297,6 +303,7 @@ def add_command(settings: Settings, paths: tuple[str, ...], jobs: int | None):
 
     items = [sys.stdin.buffer.read() if name == "-" else Path(name) for name in paths]
     index = Index.open_or_create(settings.index, corpus=settings.corpus)
+    index.check_writable()  # before the corpus changes
     added = index.corpus.add(items)
     for problem in added.problems:
         click.echo(f"Error: {problem} (skipped)", err=True)
@@ -314,6 +321,7 @@ def remove_command(settings: Settings, ids: tuple[str, ...]):
     from searcher.index import Index
 
     index = Index.open_or_create(settings.index, corpus=settings.corpus)
+    index.check_writable()  # before the corpus changes
     removed = index.corpus.remove(ids)
     click.echo(f"Removed {len(removed.removed)} article(s) from {settings.corpus}", err=True)
     _sync(settings, index=index)
@@ -365,8 +373,8 @@ def analyze_command(text: str):
 @click.option("--by", type=click.Choice(["month", "year"]), default="month", show_default=True, help="Period length.")
 @output_options
 @click.option("--article", help="Only paragraphs of this article id.")
-@click.option("--since", callback=_date_option, metavar="DATE", help="Articles dated on or after DATE.")
-@click.option("--until", callback=_date_option, metavar="DATE", help="Articles dated on or before DATE.")
+@click.option("--since", callback=_date_option, metavar="DATE", help=f"Articles dated on or after DATE {DATE_HELP}.")
+@click.option("--until", callback=_date_option, metavar="DATE", help=f"Articles dated on or before DATE {DATE_HELP}.")
 @click.pass_obj
 def trend_command(settings: Settings, words, by, json_output, color, article, since, until):
     """Matching paragraphs and articles per month or year: a bar chart on a terminal,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from searcher.analysis import analyze
 from searcher.engine.nodes import Filters
-from searcher.query import Compiled, compile_query
+from searcher.query import Compiled, check_date, compile_query
 from searcher.text import canonical_tones, fold_accents
 
 SUGGEST_BELOW = 3  # a query with fewer matches than this gets a "Did you mean"
@@ -84,8 +84,12 @@ def _mark(units, mark, marked: list[bool], joined: list[bool]) -> None:
     """Mark in ``units`` what ``mark`` looks for (see ``query.Mark``)."""
     size, n = len(mark.canon), len(units)
     tests = []
+    present = {u.canon for u in units}
+    starts: dict[str, list[int]] = {}  # folded syllable → the query positions that hold it
+    for j, folded in enumerate(mark.folded):
+        starts.setdefault(folded, []).append(j)
     for canon, folded, exact in zip(mark.canon, mark.folded, mark.exact):
-        if exact and any(u.canon == canon for u in units):
+        if exact and canon in present:
             tests.append(lambda u, c=canon: u.canon == c)
         else:
             tests.append(lambda u, f=folded: u.folded == f)
@@ -111,7 +115,8 @@ def _mark(units, mark, marked: list[bool], joined: list[bool]) -> None:
     covered: set[int] = set()
     i = 0
     while i < n:
-        length, start = max(((run_at(i, j), j) for j in range(size)), default=(0, 0))
+        # Only the query positions of this unit's syllable can start a run here.
+        length, start = max(((run_at(i, j), j) for j in starts.get(units[i].folded, ())), default=(0, 0))
         if length >= 2:
             put(i, start, length)
             covered.update(range(start, start + length))
@@ -200,7 +205,7 @@ def search(
     """
     started = time.perf_counter()
     compiled = compile_query(text, snapshot)
-    filters = Filters(article=article, since=since, until=until)
+    filters = Filters(article=article, since=check_date(since, "since"), until=check_date(until, "until"))
     wanted = (offset + limit) * (group * 4 if group else 1)
     found, counts, total, full = _unique_hits(snapshot, compiled.query, filters, wanted)
     picked = list(zip(found, counts))

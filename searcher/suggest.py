@@ -18,6 +18,9 @@ from searcher.query import compile_query
 from searcher.text import SYLLABLE_RE, canonical_syllable, fold_accents, has_accents, normalize_query, variant_term
 
 MAX_CANDIDATES = 8
+# A longer query is pasted text rather than typed words: no correction is offered (each
+# syllable's candidates cost a vocabulary scan, which a 1,000-word query would pay 1,000 times).
+MAX_SYLLABLES = 16
 
 
 def _variants_by_fold(vocabulary) -> dict[str, list[str]]:
@@ -78,7 +81,7 @@ def suggest(text: str, snapshot, filters, total: int) -> str | None:
     """A better query than ``text`` (which found ``total`` paragraphs), or ``None``."""
     form = normalize_query(text)
     matches = list(SYLLABLE_RE.finditer(form))
-    if not matches:
+    if not matches or len(matches) > MAX_SYLLABLES:
         return None
     accentless = not has_accents(form)
     variants = _variants_by_fold(snapshot) if accentless else {}

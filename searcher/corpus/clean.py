@@ -387,6 +387,37 @@ def _short_title(line: str, limit: int = 20) -> str:
     return sentence if len(words) <= limit else " ".join(words[:limit]) + "…"
 
 
+# A paragraph longer than this (a file with no line breaks, a page flattened to one line)
+# is split into paragraphs of at most this many characters, at sentence ends where it
+# can: each is a hit of its own, shown whole, and no analysis holds more than one at a time.
+MAX_PARAGRAPH_CHARS = 10_000
+_SENTENCE_END_RE = re.compile(r"[.!?…][\"”’)\]]*\s+")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def split_long(paragraph: str, limit: int = MAX_PARAGRAPH_CHARS) -> list[str]:
+    """``paragraph`` as pieces of at most ``limit`` characters, cut after the last sentence
+    end in each window, else at its last space, else at ``limit``."""
+    pieces = []
+    rest = paragraph
+    while len(rest) > limit:
+        window = rest[: limit + 1]
+        last = None
+        for last in _SENTENCE_END_RE.finditer(window, limit // 2):
+            pass
+        if last is None:
+            for last in _SPACE_RE.finditer(window, limit // 2):
+                pass
+        end, start = limit, limit
+        if last is not None:  # the piece keeps the sentence's punctuation, not the spaces after it
+            end, start = last.start() + len(last.group(0).rstrip()), last.end()
+        pieces.append(rest[:end].rstrip())
+        rest = rest[start:]
+    if rest.strip():
+        pieces.append(rest)
+    return pieces
+
+
 def extract(text: str, origin: str, known: _Meta | None = None) -> _Meta:
     """Clean the text of one article: its metadata and paragraphs. ``known`` metadata (from
     JSON fields or HTML markup) wins over what the lines say."""
@@ -459,7 +490,7 @@ def extract(text: str, origin: str, known: _Meta | None = None) -> _Meta:
     kept = _drop_series_lists(kept)
     # --- metadata lines ------------------------------------------------------------------
     kept = _take_metadata(kept, meta)
-    body = _join_wrapped(kept)
+    body = [piece for paragraph in _join_wrapped(kept) for piece in split_long(paragraph)]
     if not body and title_at is None:
         raise SearcherError(f"{origin}: no article text left after removing page chrome")
     if meta.title:

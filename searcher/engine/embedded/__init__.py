@@ -9,9 +9,11 @@ refused with a message to rebuild.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -27,7 +29,8 @@ from searcher.engine.base import Engine, EngineStats, Progress, Written  # noqa:
 from searcher.engine.embedded.codec import SegmentsWriter  # noqa: E402
 from searcher.engine.embedded.fields import make_schema  # noqa: E402
 from searcher.engine.embedded.reader import WhooshSnapshot  # noqa: E402
-from searcher.errors import SearcherError  # noqa: E402
+from searcher.engine.embedded import integrity  # noqa: E402
+from searcher.errors import IndexDamaged, SearcherError  # noqa: E402
 
 INDEX_NAME = f"searcher_v{s.SCHEMA_VERSION}"
 _TOC_RE = re.compile(r"^_(searcher_v\d+|MAIN)_\d+\.toc$")
@@ -76,8 +79,9 @@ class WhooshEngine(Engine):
         return path.is_dir() and any(_TOC_RE.match(name) for name in os.listdir(path))
 
     @classmethod
-    def open(cls, path: Path | str) -> "WhooshEngine":
-        """An existing index; a clear ``SearcherError`` if missing or incompatible."""
+    def open(cls, path: Path | str, check: bool = True) -> "WhooshEngine":
+        """An existing index; a clear ``SearcherError`` if missing, incompatible or (with
+        ``check``) damaged."""
         path = Path(path)
         if not cls.exists(path):
             raise SearcherError(f"no index at {path}: run `searcher index` to build it")
@@ -88,10 +92,50 @@ class WhooshEngine(Engine):
         try:
             ix = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
         except Exception as exc:  # a damaged TOC: Whoosh raises many kinds
-            raise SearcherError(
-                f"cannot open the index at {path} ({exc.__class__.__name__}): run `searcher index --rebuild`"
-            ) from None
-        return cls(path, ix)
+            raise IndexDamaged(str(path), f"its table of contents cannot be read: {exc.__class__.__name__}") from None
+        engine = cls(path, ix)
+        if check:
+            engine.check()
+        return engine
+
+    # -- integrity (integrity.py) ------------------------------------------------------
+
+    def check(self, whole: bool = False) -> None:
+        """``IndexDamaged`` if a file of the latest commit is missing or changed (``whole``:
+        every byte read; else what is cheap, as at every opening)."""
+        try:
+            generation = self._ix.latest_generation()
+            integrity.check(self.path, INDEX_NAME, generation, whole=whole)
+        except OSError as exc:
+            raise IndexDamaged(self.location, f"cannot be read: {exc.strerror or exc}") from None
+
+    @contextmanager
+    def reading(self):
+        """Reads inside this turn an unexpected failure into ``IndexDamaged`` when the
+        files are to blame (``diagnose``)."""
+        try:
+            yield
+        except SearcherError:
+            raise
+        except Exception as exc:
+            self.diagnose(exc)
+            raise
+
+    def verify(self) -> None:
+        self.check(whole=True)
+
+    def diagnose(self, exc: Exception) -> None:
+        """After an unexpected failure while reading: ``IndexDamaged`` if a file is damaged,
+        or if this commit has no sums to tell (an index written before them); else return
+        (the failure is not the files')."""
+        if isinstance(exc, SearcherError):
+            return
+        try:
+            recorded = integrity.check(self.path, INDEX_NAME, self._ix.latest_generation(), whole=True)
+        except OSError as err:
+            raise IndexDamaged(self.location, f"cannot be read: {err.strerror or err}") from None
+        if not recorded:
+            raise IndexDamaged(self.location, f"cannot be read: {exc.__class__.__name__}") from None
 
     @classmethod
     def create(cls, path: Path | str) -> "WhooshEngine":
@@ -115,12 +159,21 @@ class WhooshEngine(Engine):
         path = Path(path)
         if not cls.exists(path):
             return cls.create(path)
-        if rebuild:
+        try:
+            return cls.open(path)
+        except IndexDamaged as exc:
+            # The corpus is the truth: the next sync rebuilds the index in one commit,
+            # which replaces the damaged files (the old commit stays until then).
             try:
-                return cls.open(path)
+                engine = cls.open(path, check=False)
             except SearcherError:
+                engine = cls.create(path)
+            engine.damage = exc
+            return engine
+        except SearcherError:
+            if rebuild:
                 return cls.create(path)
-        return cls.open(path)
+            raise
 
     # -- reading -----------------------------------------------------------------------
 
@@ -131,7 +184,10 @@ class WhooshEngine(Engine):
             current.close()
             current = None
         if current is None:
-            current = WhooshSnapshot(self._ix.searcher(), self.location)
+            if self._snapshot is not None:
+                self.check()  # a new commit: check it as at opening
+            with self.reading():
+                current = WhooshSnapshot(self._ix.searcher(), self.location, self)
         self._snapshot = current
         return current
 
@@ -142,7 +198,7 @@ class WhooshEngine(Engine):
 
     def versions(self) -> dict[str, str]:
         versions = {}
-        with self._ix.reader() as reader:
+        with self.reading(), self._ix.reader() as reader:
             for term in reader.lexicon(s.VERSION):
                 text = term.decode("utf-8")
                 # Deleted documents keep their terms until a merge: ask for live postings.
@@ -152,7 +208,8 @@ class WhooshEngine(Engine):
         return versions
 
     def stats(self) -> EngineStats:
-        with self._ix.reader() as reader:
+        self.verify()  # every byte: `searcher stats` is how a user checks an index
+        with self.reading(), self._ix.reader() as reader:
             terms = sum(1 for _ in reader.lexicon(s.SYL))
             words = sum(1 for _ in reader.lexicon(s.WORD))
             paragraphs = reader.doc_count()
@@ -184,13 +241,58 @@ class WhooshEngine(Engine):
             tmp.write_text(json.dumps(state), encoding="utf-8")
             os.replace(tmp, self.path / STATE_FILE)
         except OSError:
-            pass  # only costs a needless "corpus has changed" warning
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+            # only costs a needless "corpus has changed" warning
 
     # -- writing -----------------------------------------------------------------------
+
+    def write_error(self, exc: OSError) -> SearcherError:
+        """The message for a write to the index folder that failed."""
+        if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
+            return SearcherError(
+                f"the index folder {self.path} is full ({exc.strerror}): the index was not changed; "
+                "free some space and run `searcher index`"
+            )
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return SearcherError(f"the index folder {self.path} is not writable ({exc.strerror})")
+        return SearcherError(f"cannot write the index folder {self.path}: {exc.strerror or exc}")
+
+    def check_writable(self) -> None:
+        """``SearcherError`` unless a file can be created in the index folder."""
+        probe = self.path / f".write-test-{os.getpid()}.tmp"
+        try:
+            fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise self.write_error(exc) from None
+
+    def _remove_uncommitted(self) -> None:
+        """After a failed write (the lock still held): remove the files no commit names
+        (the new segments, a half-written TOC), so a full disk gets its space back."""
+        try:
+            toc = whoosh_index.TOC.read(self._ix.storage, INDEX_NAME)
+            committed = {segment.segment_id() for segment in toc.segments}
+        except Exception:
+            return  # cannot tell which files are committed: leave them (the next commit cleans up)
+        segment_re = re.compile(rf"^({re.escape(INDEX_NAME)}_[0-9a-z]+)\.")
+        temp_re = re.compile(rf"^_{re.escape(INDEX_NAME)}_\d+\.toc\.|^\._{re.escape(INDEX_NAME)}_\d+\.sums\.tmp$")
+        for name in os.listdir(self.path):
+            match = segment_re.match(name)
+            if (match and match.group(1) not in committed) or temp_re.match(name):
+                try:
+                    os.unlink(self.path / name)
+                except OSError:
+                    pass
 
     def _writer(self) -> SegmentsWriter:
         try:
             return SegmentsWriter(self._ix, timeout=LOCK_TIMEOUT, limitmb=WRITER_LIMIT_MB)
+        except OSError as exc:  # the lock file cannot be created: a read-only folder
+            raise self.write_error(exc) from None
         except whoosh_index.LockError:
             raise SearcherError(
                 f"the index at {self.path} is being updated by another searcher process "
@@ -231,9 +333,22 @@ class WhooshEngine(Engine):
                 for article_id in done.articles:
                     writer.delete_by_term(s.ARTICLE, article_id)
             writer.extra_segments = list(done.segments)
-            writer.commit(mergetype=CLEAR if rebuild else MERGE_SMALL)
-        except BaseException:
+            with self.reading():  # merging reads old segments
+                writer.commit(mergetype=CLEAR if rebuild else MERGE_SMALL)
+        except BaseException as exc:
             if not writer.is_closed:
-                writer.cancel()
+                # Whoosh's cancel() in three steps, to remove the new files before the
+                # lock is released (closing the segment writes its last files).
+                try:
+                    writer._close_segment()
+                except Exception:
+                    pass
+                self._remove_uncommitted()
+                try:
+                    writer._finish()
+                except Exception:
+                    pass
+            if isinstance(exc, OSError):
+                raise self.write_error(exc) from None
             raise
         return Written(tuple(done.articles), done.paragraphs, tuple(done.skipped))

@@ -124,6 +124,13 @@ def _worker(
                 if segment is not None:
                     results.put(("segment", segment))
         results.put(("done", segments.finish()))
+    except OSError as exc:  # a full disk, a folder made read-only: the parent says which
+        if segments is not None:
+            try:
+                segments.cancel()
+            except Exception:
+                pass
+        results.put(("oserror", (exc.errno, exc.strerror)))
     except BaseException:
         if segments is not None:
             try:
@@ -248,6 +255,8 @@ def write_segments(
                 finished += kind == "done"
                 if value is not None:
                     done.segments.append(value)
+            elif kind == "oserror":
+                raise OSError(*value)
             else:
                 raise SearcherError(f"indexing failed in a worker process:\n{value}")
             if block:
@@ -276,4 +285,6 @@ def write_segments(
         for worker in workers:
             if worker.is_alive():
                 worker.terminate()
+        for worker in workers:
+            worker.join(timeout=2.0)  # gone before the caller removes their files
         raise
