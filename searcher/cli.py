@@ -7,7 +7,7 @@ imported inside the commands that need them, never at the top of this file.
 
 from __future__ import annotations
 
-import re
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,9 +42,10 @@ class SearcherGroup(click.Group):
         except BrokenPipeError:
             _quiet_stdout()
             ctx.exit(EXIT_HITS)
-        except KeyboardInterrupt:
-            click.echo("Interrupted", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (_Signalled)
+            signum = getattr(exc, "signum", signal.SIGINT)
+            click.echo("Interrupted" if signum == signal.SIGINT else f"Stopped by {signal.Signals(signum).name}", err=True)
+            ctx.exit(128 + signum)
 
 
 class _Count(click.IntRange):
@@ -409,8 +410,39 @@ def serve_command(settings: Settings, host: str, port: int, open_browser: bool):
     serve(settings.index, settings.corpus, host=host, port=port, open_browser=open_browser)
 
 
+class _Signalled(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is (as Ctrl-C raises KeyboardInterrupt),
+    so that every command cleans up on the way out: workers ended, no commit half-made."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum, frame):
+    # Once: a second Ctrl-C (or a signal) while the first is being handled is ignored, so
+    # the clean-up finishes and no traceback is printed.
+    for other in _SIGNALS:
+        signal.signal(other, signal.SIG_IGN)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise _Signalled(signum)
+
+
+_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def handle_signals() -> None:
+    """Ctrl-C, SIGTERM and SIGHUP end any command with status 128 + the signal's number
+    (130, 143, 129), after its clean-up."""
+    for signum in _SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup's SIGHUP stays ignored
+            signal.signal(signum, _on_signal)
+
+
 def main() -> None:
     """Console-script entry point."""
+    handle_signals()
     try:
         cli.main(prog_name="searcher")
     except BrokenPipeError:

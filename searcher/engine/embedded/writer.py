@@ -80,9 +80,22 @@ def _die_with_parent() -> None:
         pass
 
 
+def worker_signals() -> None:
+    """In a worker process: Ctrl-C (which the terminal sends to every process of the
+    command) is the parent's to handle, and it ends the workers itself; SIGTERM and
+    SIGHUP end a worker at once (the parent's own handlers are not inherited)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
 def _worker(
     index_dir: str, indexname: str, jobs, results, limitmb: int, parent: int, lock_fd: int | None
 ) -> None:
+    worker_signals()
     _die_with_parent()
     if os.getppid() != parent:  # the parent died before the line above took effect
         return
@@ -150,10 +163,11 @@ class _Segments:
 
     def add(self, article) -> tuple[str, int]:
         """Index one article: its id and paragraphs written."""
-        docs = documents(article)
-        for doc in docs:
+        count = 0
+        for doc in documents(article):
             self.writer.add_document(**whoosh_fields(doc))
-        return article.id, len(docs)
+            count += 1
+        return article.id, count
 
     def full_segment(self):
         """The current segment, finished, if the pool has reached its limit (another is
@@ -282,9 +296,21 @@ def write_segments(
             worker.join()
         return done
     except BaseException:
-        for worker in workers:
-            if worker.is_alive():
-                worker.terminate()
-        for worker in workers:
-            worker.join(timeout=2.0)  # gone before the caller removes their files
+        stop_workers(workers, (job_queue, results))
         raise
+
+
+def stop_workers(workers, queues) -> None:
+    """End the workers now (an error, Ctrl-C, SIGTERM): terminated, waited for (they must
+    be gone before their files are removed), killed if they linger; the queues are let
+    go without flushing, which would otherwise block this process's exit."""
+    for q in queues:
+        q.cancel_join_thread()
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+    for worker in workers:
+        worker.join(timeout=1.0)
+        if worker.is_alive():
+            worker.kill()
+            worker.join(timeout=1.0)
