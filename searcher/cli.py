@@ -141,7 +141,7 @@ def cli(ctx, index_dir: Path, corpus_dir: Path):
 
 def _report(settings: Settings, report) -> None:
     if report.repaired:
-        click.echo(f"Warning: the index at {settings.index} was damaged ({report.repaired}): rebuilt it from the corpus", err=True)
+        click.echo(f"Warning: rebuilt the index at {settings.index} from the corpus ({report.repaired})", err=True)
     for problem in report.skipped:
         click.echo(f"Error: {problem} (skipped)", err=True)
     click.echo(f"Indexed {settings.corpus}: {report.summary()}", err=True)

@@ -41,7 +41,7 @@ class SyncReport:
     paragraphs: int
     skipped: tuple[str, ...]  # one message per corpus file that could not be indexed
     seconds: float
-    repaired: str | None = None  # the damage found in the index, which was rebuilt
+    repaired: str | None = None  # why the index was rebuilt although not asked to (damage found)
 
 
     def summary(self) -> str:
@@ -140,10 +140,12 @@ class Index:
             try:
                 if self.engine.damage is not None:
                     raise self.engine.damage
-                self.engine.verify()
-                indexed = self.engine.versions()
+                if self.engine.verify():
+                    indexed = self.engine.versions()
+                else:
+                    repaired, rebuild = "its files carry no checksums: written by an earlier version", True
             except IndexDamaged as exc:
-                repaired, rebuild = exc.problem, True  # rebuilt from the corpus, in one commit
+                repaired, rebuild = f"it was damaged: {exc.problem}", True  # rebuilt from the corpus, in one commit
         signature = corpus.signature()
         skipped: list[str] = []
         to_index = []

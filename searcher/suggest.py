@@ -30,13 +30,27 @@ def _variants_by_fold(vocabulary) -> dict[str, list[str]]:
     return variants
 
 
-def _candidates(syllable: str, vocabulary, variants, accentless: bool) -> list[str]:
+MAX_TYPO_LENGTH = 8  # no Vietnamese syllable is longer ("nghiêng" is 7)
+MAX_EDIT_SEARCHES = 4  # distinct unknown syllables looked up by edit distance, per query
+
+
+def _typo_like(canon: str) -> bool:
+    """Whether a syllable not in the index may be a mistyped one: Vietnamese letters only,
+    of a syllable's length. The edit-distance search costs a walk of the term dictionary
+    (tenths of a second each) and would find nothing useful for anything else."""
+    return len(canon) <= MAX_TYPO_LENGTH and canon.isalpha() and fold_accents(canon).isascii()
+
+
+def _candidates(syllable: str, vocabulary, variants, accentless: bool, edits: bool = True) -> list[str]:
     canon = canonical_syllable(syllable).lower()
     known = vocabulary.doc_frequency(s.SYL, canon) > 0
+    distances = (1, 2) if len(canon) >= 4 else (1,)  # two edits make anything of a short syllable
+    if not known and not (edits and _typo_like(canon)):
+        distances = ()
     if accentless:
         folded = fold_accents(canon)
-        found = variants.get(folded, [])
-        for distance in (1, 2):
+        found = list(variants.get(folded, []))
+        for distance in distances:
             if found:
                 break
             for near in vocabulary.terms_within(s.FOLD, folded, distance):
@@ -45,7 +59,7 @@ def _candidates(syllable: str, vocabulary, variants, accentless: bool) -> list[s
         return [canon]
     else:
         found = []
-        for distance in (1, 2):
+        for distance in distances:
             found = [t for t in vocabulary.terms_within(s.SYL, canon, distance) if t != canon]
             if found:
                 break
@@ -85,7 +99,13 @@ def suggest(text: str, snapshot, filters, total: int) -> str | None:
         return None
     accentless = not has_accents(form)
     variants = _variants_by_fold(snapshot) if accentless else {}
-    columns = [_candidates(m.group(0), snapshot, variants, accentless) for m in matches]
+    found: dict[str, list[str]] = {}
+    columns = []
+    for m in matches:
+        syllable = m.group(0)
+        if syllable not in found:
+            found[syllable] = _candidates(syllable, snapshot, variants, accentless, edits=len(found) < MAX_EDIT_SEARCHES)
+        columns.append(found[syllable])
     chosen = _best_sequence(columns, snapshot)
     pieces, last = [], 0
     for match, syllable in zip(matches, chosen):

@@ -149,9 +149,10 @@ class Engine(ABC):
     # the next sync rebuilds it from the corpus.
     damage = None
 
-    def verify(self) -> None:
+    def verify(self) -> bool:
         """``errors.IndexDamaged`` if the index's data is not what it committed (every byte
-        read where the engine can tell)."""
+        read); ``False`` if the engine cannot tell (a sync then rebuilds)."""
+        return True
 
     def check_writable(self) -> None:
         """``SearcherError`` naming the index if it cannot be written (a read-only folder)."""

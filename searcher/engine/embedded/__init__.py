@@ -100,12 +100,15 @@ class WhooshEngine(Engine):
 
     # -- integrity (integrity.py) ------------------------------------------------------
 
-    def check(self, whole: bool = False) -> None:
+    def check(self, whole: bool = False) -> bool:
         """``IndexDamaged`` if a file of the latest commit is missing or changed (``whole``:
-        every byte read; else what is cheap, as at every opening)."""
+        every byte read; else what is cheap, as at every opening); ``False`` if the commit
+        has no checksums (written by an earlier searcher) and is not empty."""
         try:
             generation = self._ix.latest_generation()
-            integrity.check(self.path, INDEX_NAME, generation, whole=whole)
+            if integrity.check(self.path, INDEX_NAME, generation, whole=whole):
+                return True
+            return not self._ix._segments()
         except OSError as exc:
             raise IndexDamaged(self.location, f"cannot be read: {exc.strerror or exc}") from None
 
@@ -121,8 +124,8 @@ class WhooshEngine(Engine):
             self.diagnose(exc)
             raise
 
-    def verify(self) -> None:
-        self.check(whole=True)
+    def verify(self) -> bool:
+        return self.check(whole=True)
 
     def diagnose(self, exc: Exception) -> None:
         """After an unexpected failure while reading: ``IndexDamaged`` if a file is damaged,
@@ -208,7 +211,7 @@ class WhooshEngine(Engine):
         return versions
 
     def stats(self) -> EngineStats:
-        self.verify()  # every byte: `searcher stats` is how a user checks an index
+        self.check(whole=True)  # every byte: `searcher stats` is how a user checks an index
         with self.reading(), self._ix.reader() as reader:
             terms = sum(1 for _ in reader.lexicon(s.SYL))
             words = sum(1 for _ in reader.lexicon(s.WORD))
