@@ -312,13 +312,16 @@ def small_disk(tmp_path):
 def fill(disk: Path) -> Path:
     """Fill ``disk`` up to the last block: a file to remove to free the space again."""
     filler = disk / "filler"
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 4096)
-                f.flush()
-        except OSError:
-            pass
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        for size in (1 << 20, 1 << 12, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
     return filler
 
 
@@ -344,7 +347,7 @@ def test_a_full_disk_under_the_index_keeps_the_last_commit_and_the_next_index_co
         assert result.errors[-1].startswith(f"Error: the index folder {index} is full"), result.stderr
         answers(index, corpus)  # the last commit
         assert not [p for p in index.iterdir() if ".tmp" in p.name or ".toc." in p.name]
-        assert not [p for p in index.iterdir() if p.name.startswith("searcher_v") and p.stat().st_size == 0]
+        assert not [p for p in index.iterdir() if p.name.startswith("searcher_v") and "." in p.name and p.stat().st_size == 0]
     filler.unlink()  # space freed: the next index completes
     clean(searcher("index", "--jobs", jobs, index=index, corpus=corpus, timeout=300), 0)
     answers(index, corpus)
@@ -436,9 +439,11 @@ def test_signals_end_every_command_and_its_workers_with_the_last_commit_left(wor
     index, corpus = world
     extra = tmp_path / "extra"
     many_articles(extra, 6)
+    if command[0] == "index":
+        many_articles(corpus, 8)  # enough paragraphs for the workers
     if command[0] == "query":
         shutil.rmtree(index)  # a first query builds the index: long enough to be signalled
-        many_articles(corpus, 2)
+        many_articles(corpus, 4)
     signum = getattr(signal, signame)
     argv = [sys.executable, "-m", "searcher", "--index", str(index), "--corpus", str(corpus)]
     argv += [part.format(extra=extra) for part in command]

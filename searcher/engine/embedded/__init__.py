@@ -40,6 +40,9 @@ LOCK_TIMEOUT = 10.0  # seconds a second writer waits for the first
 # finishes its segment and starts another. ~5 KB a paragraph: 320 MB per worker holds
 # 100k paragraphs in one segment per worker (fewer segments: a smaller, faster index).
 WRITER_LIMIT_MB = 640
+# And no one process pools more than this (a worker's share, or the whole limit when one
+# process writes): indexing stays under 0.5 GB per process (README, "Corpus").
+PROCESS_LIMIT_MB = 320
 PARALLEL_MIN_PARAGRAPHS = 400  # below this, starting processes costs more than it saves
 STATE_FILE = "corpus-state.json"
 
@@ -50,6 +53,25 @@ def _exists_in(path: Path) -> bool:
         return whoosh_index.exists_in(str(path), indexname=INDEX_NAME)
     except Exception:
         return any(name.startswith(f"_{INDEX_NAME}_") for name in os.listdir(path))
+
+
+def _live_terms(reader, field: str) -> int:
+    """The terms of ``field`` that some live paragraph holds: deleted paragraphs keep their
+    terms in the dictionary until their segment is merged, and a count after updates must
+    be a rebuild's. Only a term whose every posting could be deleted is looked at."""
+    if not reader.has_deletions():
+        return sum(1 for _ in reader.lexicon(field))
+    live: set[bytes] = set()
+    for sub, _ in reader.leaf_readers():
+        if field not in sub.schema:
+            continue
+        deleted = sub.doc_count_all() - sub.doc_count()
+        for btext, info in sub.iter_field(field):
+            if btext in live:
+                continue
+            if not deleted or info.doc_frequency() > deleted or sub.postings(field, btext).is_active():
+                live.add(btext)
+    return len(live)
 
 
 def default_jobs() -> int:
@@ -213,8 +235,8 @@ class WhooshEngine(Engine):
     def stats(self) -> EngineStats:
         self.check(whole=True)  # every byte: `searcher stats` is how a user checks an index
         with self.reading(), self._ix.reader() as reader:
-            terms = sum(1 for _ in reader.lexicon(s.SYL))
-            words = sum(1 for _ in reader.lexicon(s.WORD))
+            terms = _live_terms(reader, s.SYL)
+            words = _live_terms(reader, s.WORD)
             paragraphs = reader.doc_count()
         files = [p for p in self.path.iterdir() if p.is_file()]
         tocs = [p for p in files if p.name.startswith(f"_{INDEX_NAME}_") and p.suffix == ".toc"]
@@ -293,7 +315,7 @@ class WhooshEngine(Engine):
 
     def _writer(self) -> SegmentsWriter:
         try:
-            return SegmentsWriter(self._ix, timeout=LOCK_TIMEOUT, limitmb=WRITER_LIMIT_MB)
+            return SegmentsWriter(self._ix, timeout=LOCK_TIMEOUT, limitmb=min(WRITER_LIMIT_MB, PROCESS_LIMIT_MB))
         except OSError as exc:  # the lock file cannot be created: a read-only folder
             raise self.write_error(exc) from None
         except whoosh_index.LockError:
@@ -328,7 +350,7 @@ class WhooshEngine(Engine):
                     str(self.path), INDEX_NAME, items, jobs, WRITER_LIMIT_MB, progress, getattr(lock, "fd", None)
                 )
             else:
-                done = write_here(self._ix, items, WRITER_LIMIT_MB, progress)
+                done = write_here(self._ix, items, min(WRITER_LIMIT_MB, PROCESS_LIMIT_MB), progress)
             if not rebuild:
                 # delete + add rather than update_document: an id seen twice in one
                 # writer would otherwise leave both copies (a known Whoosh pitfall). The

@@ -276,20 +276,24 @@ def write_segments(
             if block:
                 return
 
+    def put(job) -> None:
+        # Never a blocking put: workers that stopped (a full disk) leave the queue full.
+        while True:
+            try:
+                job_queue.put(job, timeout=0.2)
+                return
+            except queue.Full:
+                drain(block=False)
+                if any(not w.is_alive() for w in workers):
+                    drain(block=False)
+                    raise SearcherError("an indexing worker process stopped early; nothing was committed")
+
     try:
         for chunk in _chunks(items):
-            while True:
-                try:
-                    job_queue.put(chunk, timeout=0.2)
-                    break
-                except queue.Full:
-                    drain(block=False)
-                    if any(not w.is_alive() for w in workers):
-                        drain(block=False)
-                        raise SearcherError("an indexing worker process stopped early; nothing was committed")
+            put(chunk)
             drain(block=False)
         for _ in workers:
-            job_queue.put(None)
+            put(None)
         while finished < len(workers):
             drain(block=True)
         for worker in workers:
