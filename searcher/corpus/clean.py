@@ -398,23 +398,25 @@ _SPACE_RE = re.compile(r"\s+")
 def split_long(paragraph: str, limit: int = MAX_PARAGRAPH_CHARS) -> list[str]:
     """``paragraph`` as pieces of at most ``limit`` characters, cut after the last sentence
     end in each window, else at its last space, else at ``limit``."""
+    if len(paragraph) <= limit:
+        return [paragraph]
     pieces = []
-    rest = paragraph
-    while len(rest) > limit:
-        window = rest[: limit + 1]
+    at = 0  # positions, not slices of the rest: a 50 MB paragraph is not copied per piece
+    while len(paragraph) - at > limit:
+        stop = at + limit + 1
         last = None
-        for last in _SENTENCE_END_RE.finditer(window, limit // 2):
+        for last in _SENTENCE_END_RE.finditer(paragraph, at + limit // 2, stop):
             pass
         if last is None:
-            for last in _SPACE_RE.finditer(window, limit // 2):
+            for last in _SPACE_RE.finditer(paragraph, at + limit // 2, stop):
                 pass
-        end, start = limit, limit
+        end, start = at + limit, at + limit
         if last is not None:  # the piece keeps the sentence's punctuation, not the spaces after it
             end, start = last.start() + len(last.group(0).rstrip()), last.end()
-        pieces.append(rest[:end].rstrip())
-        rest = rest[start:]
-    if rest.strip():
-        pieces.append(rest)
+        pieces.append(paragraph[at:end].rstrip())
+        at = start
+    if paragraph[at:].strip():
+        pieces.append(paragraph[at:])
     return pieces
 
 

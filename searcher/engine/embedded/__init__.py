@@ -42,7 +42,7 @@ LOCK_TIMEOUT = 10.0  # seconds a second writer waits for the first
 WRITER_LIMIT_MB = 640
 # And no one process pools more than this (a worker's share, or the whole limit when one
 # process writes): indexing stays under 0.5 GB per process (README, "Corpus").
-PROCESS_LIMIT_MB = 320
+PROCESS_LIMIT_MB = 192
 PARALLEL_MIN_PARAGRAPHS = 400  # below this, starting processes costs more than it saves
 STATE_FILE = "corpus-state.json"
 
@@ -347,7 +347,8 @@ class WhooshEngine(Engine):
             if jobs > 1 and sum(paragraphs_in(item) for item in items) >= PARALLEL_MIN_PARAGRAPHS:
                 lock = getattr(writer, "writelock", None)
                 done = write_segments(
-                    str(self.path), INDEX_NAME, items, jobs, WRITER_LIMIT_MB, progress, getattr(lock, "fd", None)
+                    str(self.path), INDEX_NAME, items, jobs, min(WRITER_LIMIT_MB, PROCESS_LIMIT_MB * jobs), progress,
+                    getattr(lock, "fd", None),
                 )
             else:
                 done = write_here(self._ix, items, min(WRITER_LIMIT_MB, PROCESS_LIMIT_MB), progress)

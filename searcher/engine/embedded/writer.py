@@ -123,12 +123,14 @@ def _worker(
                 continue
             if chunk is None:
                 break
-            for item in chunk:
+            for i, item in enumerate(chunk):
                 if os.getppid() != parent:
                     segments.cancel()
                     return
+                chunk[i] = None  # the source's bytes go once parsed (a 50 MB file is held once)
                 try:
                     article = _parsed(item)
+                    del item
                 except SearcherError as exc:
                     results.put(("skipped", str(exc)))
                     continue
