@@ -7,7 +7,7 @@ imported inside the commands that need them, never at the top of this file.
 
 from __future__ import annotations
 
-import re
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,6 @@ import click
 from searcher.errors import SearcherError
 
 EXIT_HITS, EXIT_NO_HITS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
-_DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
 def _quiet_stdout() -> None:
@@ -43,9 +42,10 @@ class SearcherGroup(click.Group):
         except BrokenPipeError:
             _quiet_stdout()
             ctx.exit(EXIT_HITS)
-        except KeyboardInterrupt:
-            click.echo("Interrupted", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (_Signalled)
+            signum = getattr(exc, "signum", signal.SIGINT)
+            click.echo("Interrupted" if signum == signal.SIGINT else f"Stopped by {signal.Signals(signum).name}", err=True)
+            ctx.exit(128 + signum)
 
 
 class _Count(click.IntRange):
@@ -173,6 +173,8 @@ def cli(ctx, index_dir: Path, corpus_dir: Path, engine: str, url: str | None, in
 
 
 def _report(settings: Settings, report) -> None:
+    if report.repaired:
+        click.echo(f"Warning: rebuilt the index at {settings.index} from the corpus ({report.repaired})", err=True)
     for problem in report.skipped:
         click.echo(f"Error: {problem} (skipped)", err=True)
     click.echo(f"Indexed {settings.corpus}: {report.summary()}", err=True)
@@ -210,12 +212,17 @@ def index_command(settings: Settings, rebuild: bool, jobs: int | None):
 
 
 def _date_option(ctx, param, value):
+    from searcher.query import check_date
+
     if value is None:
         return None
-    value = value.strip()
-    if not _DATE_RE.match(value):
-        raise click.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD, YYYY-MM or YYYY")
-    return value
+    try:
+        return check_date(value.strip(), "")
+    except SearcherError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+DATE_HELP = "(YYYY, YYYY-MM or YYYY-MM-DD)"
 
 
 QUERY_HELP = """Search the paragraphs of the corpus.
@@ -272,8 +279,8 @@ def _query_index(settings: Settings):
     help="Group by article: best articles first, up to N (default 3) paragraphs each; -n counts articles.",
 )
 @click.option("--explain", is_flag=True, help="Print how the query was parsed (to stderr), then search.")
-@click.option("--since", callback=_date_option, metavar="DATE", help="Articles dated on or after DATE.")
-@click.option("--until", callback=_date_option, metavar="DATE", help="Articles dated on or before DATE.")
+@click.option("--since", callback=_date_option, metavar="DATE", help=f"Articles dated on or after DATE {DATE_HELP}.")
+@click.option("--until", callback=_date_option, metavar="DATE", help=f"Articles dated on or before DATE {DATE_HELP}.")
 @click.option(
     "--batch",
     type=click.File("r", encoding="utf-8"),
@@ -330,6 +337,7 @@ def add_command(settings: Settings, paths: tuple[str, ...], jobs: int | None):
 
     items = [sys.stdin.buffer.read() if name == "-" else Path(name) for name in paths]
     index = Index.open_or_create(settings.index, corpus=settings.corpus)
+    index.check_writable()  # before the corpus changes
     added = index.corpus.add(items)
     for problem in added.problems:
         click.echo(f"Error: {problem} (skipped)", err=True)
@@ -347,6 +355,7 @@ def remove_command(settings: Settings, ids: tuple[str, ...]):
     from searcher.index import Index
 
     index = Index.open_or_create(settings.index, corpus=settings.corpus)
+    index.check_writable()  # before the corpus changes
     removed = index.corpus.remove(ids)
     click.echo(f"Removed {len(removed.removed)} article(s) from {settings.corpus}", err=True)
     _sync(settings, index=index)
@@ -398,8 +407,8 @@ def analyze_command(text: str):
 @click.option("--by", type=click.Choice(["month", "year"]), default="month", show_default=True, help="Period length.")
 @output_options
 @click.option("--article", help="Only paragraphs of this article id.")
-@click.option("--since", callback=_date_option, metavar="DATE", help="Articles dated on or after DATE.")
-@click.option("--until", callback=_date_option, metavar="DATE", help="Articles dated on or before DATE.")
+@click.option("--since", callback=_date_option, metavar="DATE", help=f"Articles dated on or after DATE {DATE_HELP}.")
+@click.option("--until", callback=_date_option, metavar="DATE", help=f"Articles dated on or before DATE {DATE_HELP}.")
 @click.pass_obj
 def trend_command(settings: Settings, words, by, json_output, color, article, since, until):
     """Matching paragraphs and articles per month or year: a bar chart on a terminal,
@@ -434,8 +443,39 @@ def serve_command(settings: Settings, host: str, port: int, open_browser: bool):
     serve(settings.index, settings.corpus, host=host, port=port, open_browser=open_browser)
 
 
+class _Signalled(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is (as Ctrl-C raises KeyboardInterrupt),
+    so that every command cleans up on the way out: workers ended, no commit half-made."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum, frame):
+    # Once: a second Ctrl-C (or a signal) while the first is being handled is ignored, so
+    # the clean-up finishes and no traceback is printed.
+    for other in _SIGNALS:
+        signal.signal(other, signal.SIG_IGN)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise _Signalled(signum)
+
+
+_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def handle_signals() -> None:
+    """Ctrl-C, SIGTERM and SIGHUP end any command with status 128 + the signal's number
+    (130, 143, 129), after its clean-up."""
+    for signum in _SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup's SIGHUP stays ignored
+            signal.signal(signum, _on_signal)
+
+
 def main() -> None:
     """Console-script entry point."""
+    handle_signals()
     try:
         cli.main(prog_name="searcher")
     except BrokenPipeError:

@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Iterator
 from searcher.corpus import Corpus
 from searcher.engine import ClusterIndex, Location, engine_exists, open_engine
 from searcher.engine.base import Engine, EngineStats, StoredArticle
-from searcher.errors import ArticleNotFound, SearcherError
+from searcher.errors import ArticleNotFound, IndexDamaged, SearcherError
 from searcher.search import Results, highlight_spans, search
 
 Progress = Callable[[int, int], None]  # (articles done, articles to do)
@@ -41,6 +41,8 @@ class SyncReport:
     paragraphs: int
     skipped: tuple[str, ...]  # one message per corpus file that could not be indexed
     seconds: float
+    repaired: str | None = None  # why the index was rebuilt although not asked to (damage found)
+
 
     def summary(self) -> str:
         text = (
@@ -132,8 +134,20 @@ class Index:
 
         corpus = self._corpus()
         started = time.perf_counter()
+        self.engine.check_writable()
+        repaired = None
+        indexed = {}
+        if not rebuild:
+            try:
+                if self.engine.damage is not None:
+                    raise self.engine.damage
+                if self.engine.verify():
+                    indexed = self.engine.versions()
+                else:
+                    repaired, rebuild = "its files carry no checksums: written by an earlier version", True
+            except IndexDamaged as exc:
+                repaired, rebuild = f"it was damaged: {exc.problem}", True  # rebuilt from the corpus, in one commit
         signature = corpus.signature()
-        indexed = {} if rebuild else self.engine.versions()
         skipped: list[str] = []
         to_index = []
         present: dict[str, Path] = {}
@@ -154,11 +168,19 @@ class Index:
             to_index.append(source)  # parsed by whoever indexes it (a worker, in parallel)
         removed = [a for a in indexed if a not in present]
         report = (lambda done: progress(done, len(to_index))) if progress else None
-        written = self.engine.write(to_index, removed, rebuild=rebuild, progress=report, jobs=jobs)
+        try:
+            written = self.engine.write(to_index, removed, rebuild=rebuild, progress=report, jobs=jobs)
+        except IndexDamaged as exc:
+            if rebuild:
+                raise
+            self.engine.damage = exc  # found while writing (merging old segments): start again, rebuilding
+            return self.sync(jobs=jobs, progress=progress)
+        self.engine.damage = None
         skipped.extend(written.skipped)  # parsing failed: the indexed version (if any) stays
         updated = sum(1 for a in written.articles if a in indexed)
-        if not skipped:
-            self.engine.save_state({"corpus": str(corpus.path), "signature": signature})
+        # Saved even when some file was skipped: that file was reported now, and the
+        # warning of `searcher query` is for changes made since (the signature covers it).
+        self.engine.save_state({"corpus": str(corpus.path), "signature": signature})
         return SyncReport(
             added=len(written.articles) - updated,
             updated=updated,
@@ -167,18 +189,25 @@ class Index:
             paragraphs=written.paragraphs,
             skipped=tuple(skipped),
             seconds=time.perf_counter() - started,
+            repaired=repaired,
         )
 
     def add(self, items: Iterable[Path | bytes], jobs: int | None = None, progress: Progress | None = None):
         """Put articles (files, folders of them, or raw bytes) into the corpus, then index
         them: ``(AddReport, SyncReport)``."""
+        self.check_writable()
         added = self._corpus().add(list(items))
         return added, self.sync(jobs=jobs, progress=progress)
 
     def remove(self, ids: Iterable[str]):
         """Take articles out of the corpus, then out of the index: ``(RemoveReport, SyncReport)``."""
+        self.check_writable()
         removed = self._corpus().remove(list(ids))
         return removed, self.sync()
+
+    def check_writable(self) -> None:
+        """``SearcherError`` if the index cannot be written (before changing the corpus)."""
+        self.engine.check_writable()
 
     def corpus_changed(self) -> bool:
         """Whether the corpus looks different from what the last sync indexed."""

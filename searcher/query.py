@@ -66,6 +66,32 @@ ACCENTLESS_KEYWORDS = 3
 _FOLDED_SINGLE_QUESTION_WORDS = frozenset(tuple(fold_accents(s) for s in w) for w in QUESTION_WORDS if len(w) == 1)
 
 
+# -- dates (--since, --until) ---------------------------------------------------------
+
+DATE_FORMS = "YYYY, YYYY-MM or YYYY-MM-DD"
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$", re.ASCII)
+
+
+def check_date(value: str | None, name: str = "date") -> str | None:
+    """A date as the index compares them: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, a real
+    year, month and day; ``SearcherError`` naming ``name`` otherwise. None stays None."""
+    if value is None:
+        return None
+    match = _DATE_RE.match(value)
+    if match:
+        year, month, day = (int(g) if g else None for g in match.groups())
+        if year >= 1 and (month is None or (1 <= month <= 12 and (day is None or 1 <= day <= _days_in(year, month)))):
+            return value
+    prefix = f"{name} " if name else ""
+    raise SearcherError(f"{prefix}{_shown(value, 40)} is not a date: use {DATE_FORMS} (a real month and day)")
+
+
+def _days_in(year: int, month: int) -> int:
+    import calendar
+
+    return calendar.monthrange(year, month)[1]
+
+
 # -- syntax tree ----------------------------------------------------------------------
 
 
@@ -109,8 +135,27 @@ _TOKEN_RE = re.compile(
 )
 
 
+# Bounds on what one query may hold, checked before anything walks the tree: every later
+# step (compiling, evaluating, highlighting, suggesting) recurses over it or scores each
+# term, so a query nested thousands deep or made of tens of thousands of words would
+# otherwise end in a RecursionError or run for minutes. Lucene's default clause limit is
+# 1,024; a pasted paragraph of a few hundred words stays well inside.
+MAX_DEPTH = 50  # parentheses inside parentheses
+MAX_TOKENS = 1000  # words, phrases, operators and parentheses
+MAX_LENGTH = 20_000  # characters
+
+
+def _shown(text: str, width: int = 60) -> str:
+    """The query as one short line for a message."""
+    line = " ".join(text.split())
+    return repr(line if len(line) <= width else line[: width - 1] + "…")
+
+
 def _lex(text: str) -> list[tuple[str, str]]:
+    if len(text) > MAX_LENGTH:
+        raise SearcherError(f"the query {_shown(text)} is too long ({len(text):,} characters; at most {MAX_LENGTH:,})")
     tokens = []
+    depth = 0
     for m in _TOKEN_RE.finditer(text):
         kind = m.lastgroup
         if kind is None:
@@ -121,6 +166,16 @@ def _lex(text: str) -> list[tuple[str, str]]:
             tokens.append((kind, m.group(0)))
         else:
             tokens.append((kind, m.group(kind)))
+        if kind == "lp":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise SearcherError(
+                    f"the query {_shown(text)} nests parentheses too deeply (more than {MAX_DEPTH} levels)"
+                )
+        elif kind == "rp":
+            depth = max(0, depth - 1)  # an unmatched ")" is ignored
+        if len(tokens) > MAX_TOKENS:
+            raise SearcherError(f"the query {_shown(text)} is too long (more than {MAX_TOKENS:,} words and operators)")
     return tokens
 
 
@@ -226,8 +281,22 @@ def parse(text: str):
     """Parse a query string into a syntax tree; ``SearcherError`` if nothing is searchable."""
     tree = _Parser(_lex(text)).parse()
     if tree is None or not _has_positive(tree):
-        raise SearcherError(f"nothing to search for in the query {text!r}")
+        raise SearcherError(f"nothing to search for in the query {_shown(text)}")
+    if _syllables_in(tree) > MAX_TOKENS:
+        raise SearcherError(f"the query {_shown(text)} is too long (more than {MAX_TOKENS:,} words)")
     return tree
+
+
+def _syllables_in(node) -> int:
+    if isinstance(node, (Terms, Phrase)):
+        return len(node.syllables)
+    if isinstance(node, Field):
+        return _syllables_in(node.node) if not isinstance(node.node, str) else 1
+    if isinstance(node, Not):
+        return _syllables_in(node.node)
+    if isinstance(node, (AllOf, AnyOf)):
+        return sum(_syllables_in(n) for n in node.nodes)
+    return 0
 
 
 def _has_positive(node) -> bool:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from searcher.analysis import analyze
 from searcher.engine.nodes import Filters
-from searcher.query import Compiled, compile_query
+from searcher.query import Compiled, check_date, compile_query
 from searcher.text import canonical_tones, fold_accents
 
 SUGGEST_BELOW = 3  # a query with fewer matches than this gets a "Did you mean"
@@ -202,7 +202,7 @@ def search(
     """
     started = time.perf_counter()
     compiled = compile_query(text, snapshot)
-    filters = Filters(article=article, since=since, until=until)
+    filters = Filters(article=article, since=check_date(since, "since"), until=check_date(until, "until"))
     wanted = (offset + limit) * (group * 4 if group else 1)
     found, counts, total, full = _unique_hits(snapshot, compiled.query, filters, wanted)
     picked = list(zip(found, counts))

@@ -18,15 +18,32 @@ from searcher.query import compile_query
 from searcher.text import SYLLABLE_RE, canonical_syllable, fold_accents, has_accents, normalize_query, variant_term
 
 MAX_CANDIDATES = 8
+# A longer query is pasted text rather than typed words: no correction is offered (each
+# syllable's candidates cost a vocabulary scan, which a 1,000-word query would pay 1,000 times).
+MAX_SYLLABLES = 16
 
 
-def _candidates(syllable: str, vocabulary, variants, accentless: bool) -> list[str]:
+MAX_TYPO_LENGTH = 8  # no Vietnamese syllable is longer ("nghiêng" is 7)
+MAX_EDIT_SEARCHES = 4  # distinct unknown syllables looked up by edit distance, per query
+
+
+def _typo_like(canon: str) -> bool:
+    """Whether a syllable not in the index may be a mistyped one: Vietnamese letters only,
+    of a syllable's length. The edit-distance search costs a walk of the term dictionary
+    (tenths of a second each) and would find nothing useful for anything else."""
+    return len(canon) <= MAX_TYPO_LENGTH and canon.isalpha() and fold_accents(canon).isascii()
+
+
+def _candidates(syllable: str, vocabulary, variants, accentless: bool, edits: bool = True) -> list[str]:
     canon = canonical_syllable(syllable).lower()
     known = vocabulary.doc_frequency(s.SYL, canon) > 0
+    distances = (1, 2) if len(canon) >= 4 else (1,)  # two edits make anything of a short syllable
+    if not known and not (edits and _typo_like(canon)):
+        distances = ()
     if accentless:
         folded = fold_accents(canon)
         found = list(variants.get(folded, []))
-        for distance in (1, 2):
+        for distance in distances:
             if found:
                 break
             near = vocabulary.terms_within(s.FOLD, folded, distance)
@@ -36,7 +53,7 @@ def _candidates(syllable: str, vocabulary, variants, accentless: bool) -> list[s
         return [canon]
     else:
         found = []
-        for distance in (1, 2):
+        for distance in distances:
             found = [t for t in vocabulary.terms_within(s.SYL, canon, distance) if t != canon]
             if found:
                 break
@@ -82,13 +99,19 @@ def suggest(text: str, snapshot, filters, total: int) -> str | None:
     """A better query than ``text`` (which found ``total`` paragraphs), or ``None``."""
     form = normalize_query(text)
     matches = list(SYLLABLE_RE.finditer(form))
-    if not matches:
+    if not matches or len(matches) > MAX_SYLLABLES:
         return None
     accentless = not has_accents(form)
     syllables = [canonical_syllable(m.group(0)).lower() for m in matches]
     snapshot.doc_frequencies(s.SYL, syllables)  # asked together (a cluster caches them)
     variants = snapshot.variants_of(s.SYL, [fold_accents(t) for t in syllables]) if accentless else {}
-    columns = [_candidates(m.group(0), snapshot, variants, accentless) for m in matches]
+    found: dict[str, list[str]] = {}
+    columns = []
+    for m in matches:
+        syllable = m.group(0)
+        if syllable not in found:
+            found[syllable] = _candidates(syllable, snapshot, variants, accentless, edits=len(found) < MAX_EDIT_SEARCHES)
+        columns.append(found[syllable])
     chosen = _best_sequence(columns, snapshot)
     pieces, last = [], 0
     for match, syllable in zip(matches, chosen):

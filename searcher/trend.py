@@ -14,12 +14,12 @@ counted in one last ``Period(None, …)``.
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from searcher.errors import SearcherError
+from searcher.query import DATE_FORMS, check_date  # noqa: F401  (the date checks live with the query language)
 
 BY = ("month", "year")
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
@@ -39,19 +39,6 @@ def check_by(by: str) -> str:
     if by not in BY:
         raise SearcherError(f"cannot count by {by!r}: use month or year")
     return by
-
-
-def check_date(value: str | None, name: str = "date") -> str | None:
-    """A date as the index compares them: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, a real
-    month and day; ``SearcherError`` naming ``name`` otherwise. None stays None."""
-    if value is None:
-        return None
-    match = _DATE_RE.match(value)
-    if match:
-        year, month, day = (int(g) if g else None for g in match.groups())
-        if month is None or (1 <= month <= 12 and (day is None or 1 <= day <= calendar.monthrange(year, month)[1])):
-            return value
-    raise SearcherError(f"{name} {value!r} is not a date: use YYYY-MM-DD, YYYY-MM or YYYY")
 
 
 def bucket(date: str | None, by: str) -> str | None:

@@ -218,7 +218,7 @@ def test_unreadable_index_is_a_one_line_error(run, tmp_path):
     result = run("query", "trách nhiệm", index=index)
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1
-    assert result.stderr.startswith("Error: cannot open the index at")
+    assert result.stderr.startswith(f"Error: the index at {index} is damaged (its table of contents cannot be read")
     assert "rebuild" in result.stderr
 
 

@@ -387,6 +387,39 @@ def _short_title(line: str, limit: int = 20) -> str:
     return sentence if len(words) <= limit else " ".join(words[:limit]) + "…"
 
 
+# A paragraph longer than this (a file with no line breaks, a page flattened to one line)
+# is split into paragraphs of at most this many characters, at sentence ends where it
+# can: each is a hit of its own, shown whole, and no analysis holds more than one at a time.
+MAX_PARAGRAPH_CHARS = 10_000
+_SENTENCE_END_RE = re.compile(r"[.!?…][\"”’)\]]*\s+")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def split_long(paragraph: str, limit: int = MAX_PARAGRAPH_CHARS) -> list[str]:
+    """``paragraph`` as pieces of at most ``limit`` characters, cut after the last sentence
+    end in each window, else at its last space, else at ``limit``."""
+    if len(paragraph) <= limit:
+        return [paragraph]
+    pieces = []
+    at = 0  # positions, not slices of the rest: a 50 MB paragraph is not copied per piece
+    while len(paragraph) - at > limit:
+        stop = at + limit + 1
+        last = None
+        for last in _SENTENCE_END_RE.finditer(paragraph, at + limit // 2, stop):
+            pass
+        if last is None:
+            for last in _SPACE_RE.finditer(paragraph, at + limit // 2, stop):
+                pass
+        end, start = at + limit, at + limit
+        if last is not None:  # the piece keeps the sentence's punctuation, not the spaces after it
+            end, start = last.start() + len(last.group(0).rstrip()), last.end()
+        pieces.append(paragraph[at:end].rstrip())
+        at = start
+    if paragraph[at:].strip():
+        pieces.append(paragraph[at:])
+    return pieces
+
+
 def extract(text: str, origin: str, known: _Meta | None = None) -> _Meta:
     """Clean the text of one article: its metadata and paragraphs. ``known`` metadata (from
     JSON fields or HTML markup) wins over what the lines say."""
@@ -459,7 +492,7 @@ def extract(text: str, origin: str, known: _Meta | None = None) -> _Meta:
     kept = _drop_series_lists(kept)
     # --- metadata lines ------------------------------------------------------------------
     kept = _take_metadata(kept, meta)
-    body = _join_wrapped(kept)
+    body = [piece for paragraph in _join_wrapped(kept) for piece in split_long(paragraph)]
     if not body and title_at is None:
         raise SearcherError(f"{origin}: no article text left after removing page chrome")
     if meta.title:

@@ -18,7 +18,8 @@ from searcher.errors import SearcherError
 # becomes, so ``searcher index`` re-parses files whose bytes did not change.
 # 3: U+200E/U+200F (left-to-right and right-to-left marks) are dropped from stored text,
 #    like the other invisible characters (one set, searcher.text.INVISIBLE).
-PARSER_VERSION = "3"
+# 4: a paragraph longer than 10,000 characters is split into several (clean.split_long).
+PARSER_VERSION = "4"
 
 MAX_ID_BYTES = 200  # an id is a file name (plus ".json"): well under the usual 255 bytes
 # Unicode categories no id may hold: controls, format characters (zero-width, bidi

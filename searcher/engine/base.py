@@ -170,6 +170,17 @@ class Engine(ABC):
 
     name: str  # "whoosh" or "opensearch"
     location: str  # for messages
+    # Set when the index was opened for writing although damaged (``errors.IndexDamaged``):
+    # the next sync rebuilds it from the corpus.
+    damage = None
+
+    def verify(self) -> bool:
+        """``errors.IndexDamaged`` if the index's data is not what it committed (every byte
+        read); ``False`` if the engine cannot tell (a sync then rebuilds)."""
+        return True
+
+    def check_writable(self) -> None:
+        """``SearcherError`` naming the index if it cannot be written (a read-only folder)."""
 
     @abstractmethod
     def versions(self) -> dict[str, str]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Iterator
 
 from searcher.analysis import Analysis, analyze
 from searcher.text import VARIANT_SEP, fold_accents, variant_term
@@ -145,25 +146,22 @@ class Document:
         return self.title_analysis if spec.title else self.analysis
 
 
-def documents(article) -> list[Document]:
-    """The documents of an ``Article``: analysis done here, once per paragraph."""
+def documents(article) -> Iterator[Document]:
+    """The documents of an ``Article``, one per paragraph, analysed as they are asked for
+    (an article of thousands of paragraphs never has them all analysed at once)."""
     title = analyze(article.title, words=False)  # syllables and bigrams
     version = f"{article.id}:{article.hash}"
-    docs = []
     for number, paragraph in enumerate(article.paragraphs, start=1):
         first = number == 1
-        docs.append(
-            Document(
-                article=article.id,
-                version=version,
-                number=number,
-                date=article.date or "",
-                text=paragraph,
-                analysis=analyze(paragraph),
-                title_analysis=title,
-                title=article.title if first else None,
-                author=(article.author or "") if first else None,
-                url=(article.url or "") if first else None,
-            )
+        yield Document(
+            article=article.id,
+            version=version,
+            number=number,
+            date=article.date or "",
+            text=paragraph,
+            analysis=analyze(paragraph),
+            title_analysis=title,
+            title=article.title if first else None,
+            author=(article.author or "") if first else None,
+            url=(article.url or "") if first else None,
         )
-    return docs

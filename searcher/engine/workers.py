@@ -97,7 +97,20 @@ def die_with_parent() -> None:
         pass
 
 
+def worker_signals() -> None:
+    """In a worker process: Ctrl-C (which the terminal sends to every process of the
+    command) is the parent's to handle, and it ends the workers itself; SIGTERM and
+    SIGHUP end a worker at once (the parent's own handlers are not inherited)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
 def _worker(open_sink: Callable[[], Sink], jobs, results, parent: int) -> None:
+    worker_signals()
     die_with_parent()
     if os.getppid() != parent:  # the parent died before the line above took effect
         return
@@ -114,12 +127,14 @@ def _worker(open_sink: Callable[[], Sink], jobs, results, parent: int) -> None:
                 continue
             if chunk is None:
                 break
-            for item in chunk:
+            for i, item in enumerate(chunk):
                 if os.getppid() != parent:
                     sink.cancel()
                     return
+                chunk[i] = None  # the source's bytes go once parsed (a 50 MB file is held once)
                 try:
                     article = parsed(item)
+                    del item
                 except SearcherError as exc:
                     results.put(("skipped", str(exc)))
                     continue
@@ -128,6 +143,13 @@ def _worker(open_sink: Callable[[], Sink], jobs, results, parent: int) -> None:
                 if output is not None:
                     results.put(("output", output))
         results.put(("done", sink.finish()))
+    except OSError as exc:  # a full disk, a folder made read-only: the parent says which
+        if sink is not None:
+            try:
+                sink.cancel()
+            except Exception:
+                pass
+        results.put(("oserror", (exc.errno, exc.strerror)))
     except BaseException as exc:
         if sink is not None:
             try:
@@ -213,32 +235,52 @@ def run_workers(
                     done.outputs.append(value)
             elif kind == "failed":
                 raise SearcherError(value)
+            elif kind == "oserror":
+                raise OSError(*value)
             else:
                 raise SearcherError(f"indexing failed in a worker process:\n{value}")
             if block:
                 return
 
+    def put(job) -> None:
+        # Never a blocking put: workers that stopped (a full disk) leave the queue full.
+        while True:
+            try:
+                job_queue.put(job, timeout=0.2)
+                return
+            except queue.Full:
+                drain(block=False)
+                if any(not w.is_alive() for w in workers):
+                    drain(block=False)
+                    raise SearcherError("an indexing worker process stopped early; nothing was committed")
+
     try:
         for chunk in chunks(items):
-            while True:
-                try:
-                    job_queue.put(chunk, timeout=0.2)
-                    break
-                except queue.Full:
-                    drain(block=False)
-                    if any(not w.is_alive() for w in workers):
-                        drain(block=False)
-                        raise SearcherError("an indexing worker process stopped early; nothing was committed")
+            put(chunk)
             drain(block=False)
         for _ in workers:
-            job_queue.put(None)
+            put(None)
         while finished < len(workers):
             drain(block=True)
         for worker in workers:
             worker.join()
         return done
     except BaseException:
-        for worker in workers:
-            if worker.is_alive():
-                worker.terminate()
+        stop_workers(workers, (job_queue, results))
         raise
+
+
+def stop_workers(workers, queues) -> None:
+    """End the workers now (an error, Ctrl-C, SIGTERM): terminated, waited for (they must
+    be gone before their files are removed), killed if they linger; the queues are let
+    go without flushing, which would otherwise block this process's exit."""
+    for q in queues:
+        q.cancel_join_thread()
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+    for worker in workers:
+        worker.join(timeout=1.0)
+        if worker.is_alive():
+            worker.kill()
+            worker.join(timeout=1.0)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from searcher.corpus.clean import MAX_PARAGRAPH_CHARS, split_long
 from searcher.corpus.sources import scan_file
 from tests.conftest import CORPUS
 
@@ -47,7 +48,10 @@ def test_a_2_mb_single_line_parses_in_a_few_times_its_size(tmp_path):
     path = tmp_path / "mot-dong.txt"
     path.write_text(f"Một bài viết trên một dòng\n\n{line}\n", encoding="utf-8")
     article, peak = load_peak(path)
-    assert article.paragraphs == ("Một bài viết trên một dòng", line)
+    # Split into paragraphs of at most 10,000 characters (issue 12), nothing else lost.
+    assert article.paragraphs[0] == "Một bài viết trên một dòng"
+    assert all(len(p) <= MAX_PARAGRAPH_CHARS for p in article.paragraphs)
+    assert " ".join(article.paragraphs[1:]) == line
     assert peak < 12 * path.stat().st_size, f"{peak / 1e6:.0f} MB for a {path.stat().st_size / 1e6:.0f} MB file"
 
 
@@ -73,4 +77,5 @@ def test_a_hard_wrapped_paragraph_of_thousands_of_lines_comes_back_whole(tmp_pat
     path = tmp_path / "xuong-dong.txt"
     path.write_text(f"Một đoạn văn xuống dòng cứng\n\n{wrapped}\n", encoding="utf-8")
     (source,) = scan_file(path)
-    assert source.load().paragraphs == ("Một đoạn văn xuống dòng cứng", paragraph)
+    # One paragraph again (then split in pieces of at most 10,000 characters, issue 12).
+    assert source.load().paragraphs == ("Một đoạn văn xuống dòng cứng", *split_long(paragraph))

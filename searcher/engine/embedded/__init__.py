@@ -9,9 +9,11 @@ refused with a message to rebuild.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -27,8 +29,9 @@ from searcher.engine.base import Engine, EngineStats, Progress, Written  # noqa:
 from searcher.engine.embedded.codec import SegmentsWriter  # noqa: E402
 from searcher.engine.embedded.fields import make_schema  # noqa: E402
 from searcher.engine.embedded.reader import WhooshSnapshot  # noqa: E402
+from searcher.engine.embedded import integrity  # noqa: E402
 from searcher.engine.workers import default_jobs  # noqa: E402,F401 (also imported from here)
-from searcher.errors import SearcherError  # noqa: E402
+from searcher.errors import IndexDamaged, SearcherError  # noqa: E402
 
 INDEX_NAME = f"searcher_v{s.SCHEMA_VERSION}"
 _TOC_RE = re.compile(r"^_(searcher_v\d+|MAIN)_\d+\.toc$")
@@ -38,6 +41,9 @@ LOCK_TIMEOUT = 10.0  # seconds a second writer waits for the first
 # finishes its segment and starts another. ~5 KB a paragraph: 320 MB per worker holds
 # 100k paragraphs in one segment per worker (fewer segments: a smaller, faster index).
 WRITER_LIMIT_MB = 640
+# And no one process pools more than this (a worker's share, or the whole limit when one
+# process writes): indexing stays under 0.5 GB per process (README, "Corpus").
+PROCESS_LIMIT_MB = 192
 PARALLEL_MIN_PARAGRAPHS = 400  # below this, starting processes costs more than it saves
 STATE_FILE = "corpus-state.json"
 
@@ -48,6 +54,25 @@ def _exists_in(path: Path) -> bool:
         return whoosh_index.exists_in(str(path), indexname=INDEX_NAME)
     except Exception:
         return any(name.startswith(f"_{INDEX_NAME}_") for name in os.listdir(path))
+
+
+def _live_terms(reader, field: str) -> int:
+    """The terms of ``field`` that some live paragraph holds: deleted paragraphs keep their
+    terms in the dictionary until their segment is merged, and a count after updates must
+    be a rebuild's. Only a term whose every posting could be deleted is looked at."""
+    if not reader.has_deletions():
+        return sum(1 for _ in reader.lexicon(field))
+    live: set[bytes] = set()
+    for sub, _ in reader.leaf_readers():
+        if field not in sub.schema:
+            continue
+        deleted = sub.doc_count_all() - sub.doc_count()
+        for btext, info in sub.iter_field(field):
+            if btext in live:
+                continue
+            if not deleted or info.doc_frequency() > deleted or sub.postings(field, btext).is_active():
+                live.add(btext)
+    return len(live)
 
 
 class WhooshEngine(Engine):
@@ -69,8 +94,9 @@ class WhooshEngine(Engine):
         return path.is_dir() and any(_TOC_RE.match(name) for name in os.listdir(path))
 
     @classmethod
-    def open(cls, path: Path | str) -> "WhooshEngine":
-        """An existing index; a clear ``SearcherError`` if missing or incompatible."""
+    def open(cls, path: Path | str, check: bool = True) -> "WhooshEngine":
+        """An existing index; a clear ``SearcherError`` if missing, incompatible or (with
+        ``check``) damaged."""
         path = Path(path)
         if not cls.exists(path):
             raise SearcherError(f"no index at {path}: run `searcher index` to build it")
@@ -81,10 +107,53 @@ class WhooshEngine(Engine):
         try:
             ix = whoosh_index.open_dir(str(path), indexname=INDEX_NAME)
         except Exception as exc:  # a damaged TOC: Whoosh raises many kinds
-            raise SearcherError(
-                f"cannot open the index at {path} ({exc.__class__.__name__}): run `searcher index --rebuild`"
-            ) from None
-        return cls(path, ix)
+            raise IndexDamaged(str(path), f"its table of contents cannot be read: {exc.__class__.__name__}") from None
+        engine = cls(path, ix)
+        if check:
+            engine.check()
+        return engine
+
+    # -- integrity (integrity.py) ------------------------------------------------------
+
+    def check(self, whole: bool = False) -> bool:
+        """``IndexDamaged`` if a file of the latest commit is missing or changed (``whole``:
+        every byte read; else what is cheap, as at every opening); ``False`` if the commit
+        has no checksums (written by an earlier searcher) and is not empty."""
+        try:
+            generation = self._ix.latest_generation()
+            if integrity.check(self.path, INDEX_NAME, generation, whole=whole):
+                return True
+            return not self._ix._segments()
+        except OSError as exc:
+            raise IndexDamaged(self.location, f"cannot be read: {exc.strerror or exc}") from None
+
+    @contextmanager
+    def reading(self):
+        """Reads inside this turn an unexpected failure into ``IndexDamaged`` when the
+        files are to blame (``diagnose``)."""
+        try:
+            yield
+        except SearcherError:
+            raise
+        except Exception as exc:
+            self.diagnose(exc)
+            raise
+
+    def verify(self) -> bool:
+        return self.check(whole=True)
+
+    def diagnose(self, exc: Exception) -> None:
+        """After an unexpected failure while reading: ``IndexDamaged`` if a file is damaged,
+        or if this commit has no sums to tell (an index written before them); else return
+        (the failure is not the files')."""
+        if isinstance(exc, SearcherError):
+            return
+        try:
+            recorded = integrity.check(self.path, INDEX_NAME, self._ix.latest_generation(), whole=True)
+        except OSError as err:
+            raise IndexDamaged(self.location, f"cannot be read: {err.strerror or err}") from None
+        if not recorded:
+            raise IndexDamaged(self.location, f"cannot be read: {exc.__class__.__name__}") from None
 
     @classmethod
     def create(cls, path: Path | str) -> "WhooshEngine":
@@ -108,12 +177,21 @@ class WhooshEngine(Engine):
         path = Path(path)
         if not cls.exists(path):
             return cls.create(path)
-        if rebuild:
+        try:
+            return cls.open(path)
+        except IndexDamaged as exc:
+            # The corpus is the truth: the next sync rebuilds the index in one commit,
+            # which replaces the damaged files (the old commit stays until then).
             try:
-                return cls.open(path)
+                engine = cls.open(path, check=False)
             except SearcherError:
+                engine = cls.create(path)
+            engine.damage = exc
+            return engine
+        except SearcherError:
+            if rebuild:
                 return cls.create(path)
-        return cls.open(path)
+            raise
 
     # -- reading -----------------------------------------------------------------------
 
@@ -124,7 +202,10 @@ class WhooshEngine(Engine):
             current.close()
             current = None
         if current is None:
-            current = WhooshSnapshot(self._ix.searcher(), self.location)
+            if self._snapshot is not None:
+                self.check()  # a new commit: check it as at opening
+            with self.reading():
+                current = WhooshSnapshot(self._ix.searcher(), self.location, self)
         self._snapshot = current
         return current
 
@@ -135,7 +216,7 @@ class WhooshEngine(Engine):
 
     def versions(self) -> dict[str, str]:
         versions = {}
-        with self._ix.reader() as reader:
+        with self.reading(), self._ix.reader() as reader:
             for term in reader.lexicon(s.VERSION):
                 text = term.decode("utf-8")
                 # Deleted documents keep their terms until a merge: ask for live postings.
@@ -145,9 +226,10 @@ class WhooshEngine(Engine):
         return versions
 
     def stats(self) -> EngineStats:
-        with self._ix.reader() as reader:
-            terms = sum(1 for _ in reader.lexicon(s.SYL))
-            words = sum(1 for _ in reader.lexicon(s.WORD))
+        self.check(whole=True)  # every byte: `searcher stats` is how a user checks an index
+        with self.reading(), self._ix.reader() as reader:
+            terms = _live_terms(reader, s.SYL)
+            words = _live_terms(reader, s.WORD)
             paragraphs = reader.doc_count()
         files = [p for p in self.path.iterdir() if p.is_file()]
         tocs = [p for p in files if p.name.startswith(f"_{INDEX_NAME}_") and p.suffix == ".toc"]
@@ -177,13 +259,58 @@ class WhooshEngine(Engine):
             tmp.write_text(json.dumps(state), encoding="utf-8")
             os.replace(tmp, self.path / STATE_FILE)
         except OSError:
-            pass  # only costs a needless "corpus has changed" warning
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+            # only costs a needless "corpus has changed" warning
 
     # -- writing -----------------------------------------------------------------------
 
+    def write_error(self, exc: OSError) -> SearcherError:
+        """The message for a write to the index folder that failed."""
+        if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
+            return SearcherError(
+                f"the index folder {self.path} is full ({exc.strerror}): the index was not changed; "
+                "free some space and run `searcher index`"
+            )
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return SearcherError(f"the index folder {self.path} is not writable ({exc.strerror})")
+        return SearcherError(f"cannot write the index folder {self.path}: {exc.strerror or exc}")
+
+    def check_writable(self) -> None:
+        """``SearcherError`` unless a file can be created in the index folder."""
+        probe = self.path / f".write-test-{os.getpid()}.tmp"
+        try:
+            fd = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise self.write_error(exc) from None
+
+    def _remove_uncommitted(self) -> None:
+        """After a failed write (the lock still held): remove the files no commit names
+        (the new segments, a half-written TOC), so a full disk gets its space back."""
+        try:
+            toc = whoosh_index.TOC.read(self._ix.storage, INDEX_NAME)
+            committed = {segment.segment_id() for segment in toc.segments}
+        except Exception:
+            return  # cannot tell which files are committed: leave them (the next commit cleans up)
+        segment_re = re.compile(rf"^({re.escape(INDEX_NAME)}_[0-9a-z]+)\.")
+        temp_re = re.compile(rf"^_{re.escape(INDEX_NAME)}_\d+\.toc\.|^\._{re.escape(INDEX_NAME)}_\d+\.sums\.tmp$")
+        for name in os.listdir(self.path):
+            match = segment_re.match(name)
+            if (match and match.group(1) not in committed) or temp_re.match(name):
+                try:
+                    os.unlink(self.path / name)
+                except OSError:
+                    pass
+
     def _writer(self) -> SegmentsWriter:
         try:
-            return SegmentsWriter(self._ix, timeout=LOCK_TIMEOUT, limitmb=WRITER_LIMIT_MB)
+            return SegmentsWriter(self._ix, timeout=LOCK_TIMEOUT, limitmb=min(WRITER_LIMIT_MB, PROCESS_LIMIT_MB))
+        except OSError as exc:  # the lock file cannot be created: a read-only folder
+            raise self.write_error(exc) from None
         except whoosh_index.LockError:
             raise SearcherError(
                 f"the index at {self.path} is being updated by another searcher process "
@@ -213,10 +340,11 @@ class WhooshEngine(Engine):
             if jobs > 1 and sum(paragraphs_in(item) for item in items) >= PARALLEL_MIN_PARAGRAPHS:
                 lock = getattr(writer, "writelock", None)
                 done = write_segments(
-                    str(self.path), INDEX_NAME, items, jobs, WRITER_LIMIT_MB, progress, getattr(lock, "fd", None)
+                    str(self.path), INDEX_NAME, items, jobs, min(WRITER_LIMIT_MB, PROCESS_LIMIT_MB * jobs), progress,
+                    getattr(lock, "fd", None),
                 )
             else:
-                done = write_here(self._ix, items, WRITER_LIMIT_MB, progress)
+                done = write_here(self._ix, items, min(WRITER_LIMIT_MB, PROCESS_LIMIT_MB), progress)
             if not rebuild:
                 # delete + add rather than update_document: an id seen twice in one
                 # writer would otherwise leave both copies (a known Whoosh pitfall). The
@@ -224,9 +352,22 @@ class WhooshEngine(Engine):
                 for article_id in done.articles:
                     writer.delete_by_term(s.ARTICLE, article_id)
             writer.extra_segments = list(done.outputs)
-            writer.commit(mergetype=CLEAR if rebuild else MERGE_SMALL)
-        except BaseException:
+            with self.reading():  # merging reads old segments
+                writer.commit(mergetype=CLEAR if rebuild else MERGE_SMALL)
+        except BaseException as exc:
             if not writer.is_closed:
-                writer.cancel()
+                # Whoosh's cancel() in three steps, to remove the new files before the
+                # lock is released (closing the segment writes its last files).
+                try:
+                    writer._close_segment()
+                except Exception:
+                    pass
+                self._remove_uncommitted()
+                try:
+                    writer._finish()
+                except Exception:
+                    pass
+            if isinstance(exc, OSError):
+                raise self.write_error(exc) from None
             raise
         return Written(tuple(done.articles), done.paragraphs, tuple(done.skipped))

@@ -40,6 +40,7 @@ from array import array
 from bisect import bisect_right
 from io import BytesIO
 from itertools import accumulate
+from pathlib import Path
 from pickle import Pickler
 
 from whoosh.codec.whoosh3 import (
@@ -57,6 +58,7 @@ from whoosh.reading import TermNotFound
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
+from searcher.engine.embedded import integrity
 from searcher.engine.scoring import norm_byte
 
 PICKLE_PROTOCOL = 3  # 4 and 5 add a 9-byte frame header to every small pickle
@@ -387,7 +389,12 @@ class SegmentsWriter(SegmentWriter):
         return segment
 
     def _commit_toc(self, segments):
-        super()._commit_toc(list(segments) + self.extra_segments)
+        segments = list(segments) + self.extra_segments
+        folder = Path(self.storage.folder)
+        files = sorted(name for segment in segments for name in segment.list_files(self.storage))
+        integrity.record(folder, self.indexname, self.generation, files)  # before the TOC names them
+        super()._commit_toc(segments)
+        integrity.clean(folder, self.indexname, self.generation)
 
     # What a worker needs: its documents as finished, uncommitted segments.
 

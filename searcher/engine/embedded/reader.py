@@ -8,7 +8,9 @@ document number names one paragraph for the whole commit.
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_right
+from contextlib import nullcontext
 from typing import Iterable, Sequence
 
 from whoosh.reading import EmptyReader, TermNotFound
@@ -23,14 +25,36 @@ from searcher.engine.scoring import LENGTH_TABLE
 from searcher.errors import SearcherError
 
 
+def _guarded(method):
+    """A read of the snapshot: a failure caused by damaged files becomes ``IndexDamaged``
+    (``WhooshEngine.reading``)."""
+
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        with self.guard():
+            return method(self, *args, **kwargs)
+
+    return guarded
+
+
+def _guarded_iter(method):
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        with self.guard():
+            yield from method(self, *args, **kwargs)
+
+    return guarded
+
+
 class WhooshSnapshot(Snapshot):
     """A Whoosh searcher on one commit; also the ``PostingSource`` of its evaluator."""
 
     length_table = LENGTH_TABLE
 
-    def __init__(self, searcher, location: str):
+    def __init__(self, searcher, location: str, engine=None):
         self.searcher = searcher
         self.location = location
+        self.engine = engine
         self.reader = searcher.reader()
         subs = [(searcher, 0)] if searcher.is_atomic() else list(searcher.subsearchers)
         try:
@@ -54,14 +78,19 @@ class WhooshSnapshot(Snapshot):
         self._columns: dict[str, tuple] = {}
         self._evaluator: Evaluator | None = None
 
+    def guard(self):
+        return self.engine.reading() if self.engine is not None else nullcontext()
+
     # -- PostingSource -----------------------------------------------------------------
 
+    @_guarded
     def doc_frequency(self, field: str, term: str) -> int:
         try:
             return self.reader.doc_frequency(field, term)
         except (TermNotFound, ValueError):
             return 0
 
+    @_guarded
     def expand_prefix(self, field: str, prefix: str) -> list[str]:
         if field not in self.reader.schema:
             return []
@@ -138,9 +167,11 @@ class WhooshSnapshot(Snapshot):
 
     # -- Snapshot: vocabulary ----------------------------------------------------------
 
+    @_guarded
     def terms_within(self, field: str, term: str, distance: int) -> list[str]:
         return list(self.reader.terms_within(field, term, distance))
 
+    @_guarded_iter
     def lexicon(self, field: str) -> Iterable[str]:
         return (t.decode("utf-8") for t in self.reader.lexicon(field))
 
@@ -173,12 +204,15 @@ class WhooshSnapshot(Snapshot):
             docs = dated if docs is None else docs & dated
         return self.evaluator().tables.allowed(sorted(docs))
 
+    @_guarded
     def top(self, query, limit: int, filters: Filters | None = None):
         return self.evaluator().top(query, limit, self.allowed(filters))
 
+    @_guarded
     def count(self, query, filters: Filters | None = None) -> int:
         return self.evaluator().count(query, self.allowed(filters))
 
+    @_guarded
     def match_dates(self, query, filters: Filters | None = None) -> list[tuple[str, str, int]]:
         import numpy as np
 
@@ -226,10 +260,12 @@ class WhooshSnapshot(Snapshot):
     def _stored(self, ref: int) -> dict:
         return self.searcher.stored_fields(ref)
 
+    @_guarded
     def paragraph(self, ref) -> Paragraph:
         fields = self._stored(ref)
         return Paragraph(ref, fields[s.ARTICLE], fields[s.PARAGRAPH], fields[s.TEXT])
 
+    @_guarded
     def paragraphs_near(self, ref, numbers: Sequence[int]) -> dict[int, Paragraph]:
         """An article's paragraphs are written in order, side by side in one segment, so
         each is looked for at its offset from the one known (one read); only if that
@@ -250,6 +286,7 @@ class WhooshSnapshot(Snapshot):
                     found[other.number] = other
         return found
 
+    @_guarded
     def article_meta(self, ref) -> ArticleMeta:
         first = self.paragraphs_near(ref, [1]).get(1)
         fields = self._stored(first.ref) if first is not None else {}
@@ -260,6 +297,7 @@ class WhooshSnapshot(Snapshot):
             url=fields.get(s.URL) or None,
         )
 
+    @_guarded
     def article(self, article_id: str) -> StoredArticle | None:
         docs = self._docs_of(s.ARTICLE, article_id)
         if not docs:

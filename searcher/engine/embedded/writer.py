@@ -35,10 +35,11 @@ class _Segments:
 
     def add(self, article) -> tuple[str, int]:
         """Index one article: its id and paragraphs written."""
-        docs = documents(article)
-        for doc in docs:
+        count = 0
+        for doc in documents(article):
             self.writer.add_document(**whoosh_fields(doc))
-        return article.id, len(docs)
+            count += 1
+        return article.id, count
 
     def ready(self):
         """The current segment, finished, if the pool has reached its limit (another is

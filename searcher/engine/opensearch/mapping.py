@@ -195,8 +195,8 @@ def doc_id(article_id: str, number: int) -> str:
 
 def sources(article) -> list[tuple[str, dict]]:
     """``(document id, source)`` of each paragraph of ``article`` (analysis done here)."""
-    docs = s.documents(article)
-    version = version_term(article, len(docs))
+    docs = s.documents(article)  # analysed one paragraph at a time
+    version = version_term(article, len(article.paragraphs))
     out = []
     for doc in docs:
         source = {
