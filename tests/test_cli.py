@@ -198,7 +198,7 @@ def test_no_hits_in_json_still_prints_the_summary(run):
     summary = json.loads(result.stdout)
     elapsed = summary.pop("elapsed_ms")
     assert summary == {"type": "summary", "query": "zzzxq", "total": 0, "returned": 0, "complete": 0}
-    assert isinstance(elapsed, float) and 0 <= elapsed < 60_000
+    assert isinstance(elapsed, float) and elapsed >= 0  # a duration in ms (speed is for benchmarks/)
 
 
 def test_missing_corpus_is_a_one_line_error(run, tmp_path):
