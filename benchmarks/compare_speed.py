@@ -141,6 +141,8 @@ def main() -> None:
     parser.add_argument("--cold", type=int, default=20, help="cold-query rounds per version")
     parser.add_argument("--apart", action="store_true", help="build one after the other, all cores each")
     parser.add_argument("--no-build", action="store_true", help="reuse the indexes of an earlier run")
+    parser.add_argument("--indexes", nargs=2, type=Path, metavar=("BEFORE", "AFTER"),
+                        help="with --no-build: the two indexes of the scale corpus to query")
     parser.add_argument("--only", choices=("build", "warm", "cold"), action="append", help="run only these parts")
     args = parser.parse_args()
     scripts = {"before": args.before, "after": args.after}
@@ -153,6 +155,8 @@ def main() -> None:
     started = time.perf_counter()
     if "build" in parts and not args.no_build:
         indexes = build(scripts, corpus, args.paragraphs, args.apart)
+    elif args.indexes:
+        indexes = dict(zip(SIDES, args.indexes))
     else:
         indexes = {side: DATA / f"compare-{side}-{args.paragraphs}" for side in SIDES}
     if "warm" in parts:
