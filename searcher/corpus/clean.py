@@ -342,6 +342,7 @@ class _Line:
     block: int  # lines of one block are separated by single newlines, blocks by blank lines
     drop: bool = False
     key_hash: int | None = None  # hash of _fuzzy(text), made once (not the key: a copy of the text)
+    piece: bool = False  # a later piece of a line too long to be one paragraph: body text, never a repeat or a marker
 
 
 def _key_hash(line: _Line) -> int:
@@ -382,7 +383,9 @@ def _split_lines(text: str) -> list[_Line]:
                 line = normalize_line(text[piece_start:piece_end])
                 if line:
                     block += 1
-                    lines.append(_Line(line, block))
+                    # The first piece is read as the line would have been; the others
+                    # are its body, whatever words they happen to begin with.
+                    lines.append(_Line(line, block, piece=piece_start > start))
             block += 1
         else:
             line = normalize_line(text[start:end])
@@ -482,7 +485,7 @@ def extract(text: str, origin: str, known: _Meta | None = None) -> _Meta:
     # --- the tail: from a related-articles marker after the body has begun -------------
     for i in range(after_title, len(lines)):
         line = lines[i]
-        if line.drop:
+        if line.drop or line.piece:
             continue
         if _is_tail_marker(line.text):
             if i > body_start:
@@ -501,9 +504,11 @@ def extract(text: str, origin: str, known: _Meta | None = None) -> _Meta:
     unrepeated: list[_Line] = []
     previous = None
     for ln in kept:
-        if title_key is not None and _same_key(ln, title_key):
+        if ln.piece:  # the text of one long line, kept whole whatever it repeats
+            unrepeated.append(ln)
+        elif title_key is not None and _same_key(ln, title_key):
             continue
-        if previous is None or not _same_key(ln, previous):
+        elif previous is None or not _same_key(ln, previous):
             unrepeated.append(ln)
         previous = ln
     kept = unrepeated

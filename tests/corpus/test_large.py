@@ -74,6 +74,19 @@ def test_a_long_line_is_cut_then_normalized_as_a_whole_would_be(tmp_path):
     assert all(p.endswith((".", "…", "!", "?")) for p in paragraphs[:-1])  # cut at sentence ends
 
 
+def test_a_long_line_of_one_sentence_repeated_is_kept_whole(tmp_path):
+    """Its pieces are alike, and a piece may begin with words that mark page chrome or the
+    related-links tail ("Bình luận", "Tags:"): they are still the body of one line."""
+    sentence = "Bình luận: cán bộ sợ trách nhiệm nên né tránh việc khó, đùn đẩy cho người khác. "
+    line = sentence * (3 * MAX_PARAGRAPH_CHARS // len(sentence) + 1)
+    path = tmp_path / "lap.txt"
+    path.write_text(f"Một bài viết lặp lại\n\n{line}\n", encoding="utf-8")
+    (source,) = scan_file(path)
+    paragraphs = source.load().paragraphs[1:]
+    assert len(paragraphs) >= 4
+    assert " ".join(paragraphs) == line.strip()
+
+
 @pytest.mark.slow
 def test_a_2_mb_article_parses_in_a_few_times_its_size(tmp_path):
     lines = body_lines()
