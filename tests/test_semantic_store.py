@@ -92,14 +92,14 @@ def test_vectors_round_trip_and_the_nearest_paragraph_comes_first(tmp_path):
 
     store = VectorStore.open(tmp_path / "semantic")
     stats = store.stats()
-    assert (stats.model, stats.dim, stats.dtype, stats.articles, stats.vectors) == ("fake-8", 8, "float16", 6, 24)
-    assert stats.bytes > 24 * (8 * 2 + 8)
+    assert (stats.model, stats.dim, stats.dtype, stats.articles, stats.vectors) == ("fake-8", 8, "float32", 6, 24)
+    assert stats.bytes > 24 * (8 * 4 + 8)
 
     target = arts[4]
     query = FakeEmbedder().embed_passages([f"{target.title}. {target.paragraphs[2]}"])[0]
     hits = store.search(query, k=3)
     assert (hits[0].article, hits[0].paragraph) == (target.id, 2)
-    assert hits[0].score == pytest.approx(1.0, abs=2e-3)  # float16 rows
+    assert hits[0].score == pytest.approx(1.0, abs=1e-5)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert len(store.vectors(target.id)) == len(target.paragraphs)
 
@@ -218,19 +218,19 @@ def test_a_torn_tail_and_a_stale_manifest_tmp_are_ignored(tmp_path):
     arts = articles(3)
     folder = tmp_path / "semantic"
     build(folder, arts)
-    shard = sorted(folder.glob("vec-*.f16"))[0]
+    shard = sorted(folder.glob("vec-*.f32"))[0]
     with open(shard, "ab") as f:
         f.write(b"\x00" * 37)  # half a row written when the power went
     (folder / "manifest.json.tmp").write_text("{not json", encoding="utf-8")
-    (folder / "vec-999999.f16").write_bytes(b"\x01" * 16)  # a shard no manifest names
+    (folder / "vec-999999.f32").write_bytes(b"\x01" * 16)  # a shard no manifest names
     store = VectorStore.open(folder)
     assert len(store) == sum(len(a.paragraphs) for a in arts)
     report, _ = build(folder, articles(4))
     assert report.articles == 1
     store = VectorStore.open(folder)
     assert store.stats().rows == len(store)
-    assert not (folder / "vec-999999.f16").exists()
-    row_bytes = 8 * 2
+    assert not (folder / "vec-999999.f32").exists()
+    row_bytes = 8 * 4
     assert shard.stat().st_size == store.stats().rows * row_bytes
 
 
