@@ -25,8 +25,15 @@ QUERY = "sợ trách nhiệm"
 
 
 def shared_dir() -> Path:
-    """The shared data folder (``../shared`` beside the repository, or $SEARCHER_SHARED)."""
-    return Path(os.environ.get("SEARCHER_SHARED", REPO.parent / "shared"))
+    """The shared data folder: $SEARCHER_SHARED, else ``shared`` beside the repository
+    (``../shared``), else beside the folder that holds it (a git worktree one level
+    deeper, ``../../shared``)."""
+    if "SEARCHER_SHARED" in os.environ:
+        return Path(os.environ["SEARCHER_SHARED"])
+    for candidate in (REPO.parent / "shared", REPO.parent.parent / "shared"):
+        if candidate.is_dir():
+            return candidate
+    return REPO.parent / "shared"
 
 
 def searcher_cmd() -> list[str]:
@@ -204,10 +211,10 @@ def read_paragraphs(corpus: Path) -> list[str]:
     API has changed.
     """
     try:
-        from searcher.corpus import SourceError, scan_corpus
+        from searcher.corpus import Corpus, SourceError
 
         paragraphs: list[str] = []
-        for source in scan_corpus(corpus):
+        for source in Corpus(corpus).sources():
             if isinstance(source, SourceError):
                 continue
             paragraphs.extend(source.load().paragraphs)

@@ -1,18 +1,32 @@
-"""Rendering results: rich for a terminal, tab-separated lines or JSON Lines for a pipe.
+"""Every rendering: rich for a terminal, tab-separated lines or JSON Lines for a pipe
+(query results, a batch, an article, the index's statistics, indexing progress).
 
 The choice is made once, by ``choose_mode``; renderers only write what they are given.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import datetime
 import json
 import os
-from typing import IO
+import sys
+from typing import IO, Iterable
 
 from searcher.search import Hit, Results
 
 SNIPPET_CHARS = 320  # longest paragraph shown whole on a terminal
 HIGHLIGHT_ANSI = ("\x1b[1;31m", "\x1b[0m")
+
+
+def quiet_stdout() -> None:
+    """After a closed pipe, point stdout at /dev/null so the exit flush stays silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def choose_mode(json_output: bool, is_tty: bool) -> str:
@@ -52,6 +66,8 @@ def hit_record(hit: Hit, query: str, query_id=None) -> dict:
         record["duplicates"] = hit.duplicates
     if hit.group is not None:
         record["group"] = hit.group
+    if hit.complete is not None:
+        record["complete"] = hit.complete
     if hit.before or hit.after:
         record["before"] = [{"paragraph": c.paragraph, "text": c.text} for c in hit.before]
         record["after"] = [{"paragraph": c.paragraph, "text": c.text} for c in hit.after]
@@ -68,15 +84,59 @@ def summary_record(results: Results, query_id=None) -> dict:
         returned=len(results.hits),
         elapsed_ms=results.elapsed_ms,
     )
+    if results.complete is not None:
+        record["complete"] = results.complete
     if results.suggestion:
         record["suggestion"] = results.suggestion
     return record
 
 
+def error_record(query_id, query: str, message: str) -> dict:
+    """A batch query that could not be answered."""
+    return {"type": "error", "query_id": query_id, "query": query, "message": message}
+
+
+def _line(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
 def write_json(results: Results, out: IO[str], query_id=None) -> None:
     for hit in results.hits:
-        out.write(json.dumps(hit_record(hit, results.query, query_id), ensure_ascii=False) + "\n")
-    out.write(json.dumps(summary_record(results, query_id), ensure_ascii=False) + "\n")
+        out.write(_line(hit_record(hit, results.query, query_id)))
+    out.write(_line(summary_record(results, query_id)))
+
+
+def write_batch(answers: Iterable, out: IO[str], err: IO[str]) -> tuple[bool, bool]:
+    """Each batch answer as JSON Lines (an error as an ``error`` record, and on ``err``);
+    returns (any hits, any errors)."""
+    hits = errors = False
+    for answer in answers:
+        if answer.error is not None:
+            errors = True
+            out.write(_line(error_record(answer.query_id, answer.query, answer.error)))
+            err.write(f"Error: {answer.error}\n")
+        else:
+            write_json(answer.results, out, query_id=answer.query_id)
+            hits = hits or answer.results.found
+    out.flush()
+    return hits, errors
+
+
+def write_results(results: Results, mode: str, color: bool, out: IO[str]) -> None:
+    """Query results in the chosen ``mode`` (``choose_mode``)."""
+    if mode == "json":
+        write_json(results, out)
+    elif mode == "tsv":
+        write_tsv(results, out, color=color)
+    else:
+        write_rich(results, _console(out, color), color=color)
+    out.flush()
+
+
+def _console(out: IO[str], color: bool):
+    from rich.console import Console
+
+    return Console(file=out, force_terminal=color or None, no_color=not color, highlight=False)
 
 
 def _one_line(text: str) -> str:
@@ -161,7 +221,12 @@ def write_rich(results: Results, console, color: bool = True) -> None:
     from rich.text import Text
 
     current_group = None
+    previous = None
     for hit in results.hits:
+        if hit.complete is False and previous is not False and hit.group is None:
+            console.print(Text("Paragraphs with some of the words:", style="dim italic"))
+            console.print()
+        previous = hit.complete
         if hit.group is not None and hit.group != current_group:
             current_group = hit.group
             title = Text(f"{hit.group}. ", style="bold")
@@ -185,4 +250,170 @@ def write_rich(results: Results, console, color: bool = True) -> None:
             console.print(Text(f"{indent}¶{c.paragraph} {c.text}", style="dim"))
         console.print()
     shown = len(results.hits)
-    console.print(Text(f"{shown} of {results.total} paragraphs · {results.elapsed_ms:.0f} ms", style="dim"))
+    every = f" ({results.complete} with every word)" if results.complete is not None else ""
+    console.print(Text(f"{shown} of {results.total} paragraphs{every} · {results.elapsed_ms:.0f} ms", style="dim"))
+
+
+# -- one article (searcher show) -------------------------------------------------------
+
+
+def article_record(article, marks) -> dict:
+    return {
+        "article": article.id,
+        "title": article.title,
+        "date": article.date,
+        "author": article.author,
+        "url": article.url,
+        "paragraphs": [
+            {"paragraph": n, "text": text, "highlights": [list(m) for m in spans]}
+            for n, (text, spans) in enumerate(zip(article.paragraphs, marks), start=1)
+        ],
+    }
+
+
+def write_article(article, marks, json_output: bool, color: bool, out: IO[str]) -> None:
+    """An article's metadata, then its paragraphs numbered as in query results, the
+    spans of ``marks`` (one tuple per paragraph) highlighted."""
+    if json_output:
+        out.write(_line(article_record(article, marks)))
+        return
+    start, end = HIGHLIGHT_ANSI if color else ("", "")
+    out.write(article.title + "\n")
+    for label, value in (("id", article.id), ("date", article.date), ("author", article.author), ("url", article.url)):
+        if value:
+            out.write(f"{label}: {value}\n")
+    out.write("\n")
+    for number, (text, spans) in enumerate(zip(article.paragraphs, marks), start=1):
+        out.write(f"[{number}] {marked(text, spans, start, end)}\n")
+
+
+# -- the index (searcher stats) ----------------------------------------------------------
+
+
+def write_stats(stats, json_output: bool, out: IO[str]) -> None:
+    """The index's statistics: one JSON object, or ``name<TAB>value`` lines."""
+    if json_output:
+        out.write(json.dumps(dataclasses.asdict(stats)) + "\n")
+        return
+    when = (
+        datetime.datetime.fromtimestamp(stats.last_update).strftime("%Y-%m-%d %H:%M:%S")
+        if stats.last_update
+        else "never"
+    )
+    rows = [
+        ("index", stats.location),
+        ("articles", f"{stats.articles:,}"),
+        ("paragraphs", f"{stats.paragraphs:,}"),
+        ("syllables", f"{stats.terms:,} distinct"),
+        ("words", f"{stats.words:,} distinct"),
+        ("size", f"{stats.size_bytes / 1e6:.1f} MB in {stats.segments} segment(s)"),
+        ("last update", when),
+        ("schema", f"v{stats.schema_version}"),
+    ]
+    for name, value in rows:
+        out.write(f"{name}\t{value}\n")
+
+
+# -- indexing ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def progress_bar(show: bool, label: str = "Indexing"):
+    """A progress callback ``(done, total)``: a bar on stderr when ``show``, else nothing."""
+    if not show:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("articles"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def write_analysis(rows: list[tuple[str, str]], out: IO[str]) -> None:
+    """``searcher analyze``: one labelled line per view of the text."""
+    width = max(len(label) for label, _ in rows) + 2
+    for label, value in rows:
+        out.write(f"{label + ':':<{width}}{value}\n")
+# -- trend: matches per period (searcher trend) ------------------------------------------
+
+TREND_BAR_WIDTH = 40  # the longest bar on a terminal, in character cells
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def trend_label(period) -> str:
+    """A period's name as printed: ``2024-10``, ``2024``, or ``undated``."""
+    return period.period if period.period is not None else "undated"
+
+
+def write_trend(periods, mode: str, color: bool, out: IO[str], query: str, by: str) -> None:
+    """A timeline in the chosen ``mode`` (``choose_mode``)."""
+    if mode == "json":
+        write_trend_json(periods, out, query, by)
+    elif mode == "tsv":
+        write_trend_tsv(periods, out)
+    else:
+        write_trend_rich(periods, _console(out, color), query, by, color=color)
+    out.flush()
+
+
+def write_trend_tsv(periods, out: IO[str]) -> None:
+    """period, paragraphs, articles: one line per period, no header."""
+    for p in periods:
+        out.write(f"{trend_label(p)}\t{p.paragraphs}\t{p.articles}\n")
+
+
+def write_trend_json(periods, out: IO[str], query: str, by: str) -> None:
+    """One ``{"type": "period", …}`` line per period (``period`` null for undated
+    matches), then a summary with the totals."""
+    for p in periods:
+        record = {"type": "period", "query": query, "period": p.period, "paragraphs": p.paragraphs, "articles": p.articles}
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    summary = {
+        "type": "summary",
+        "query": query,
+        "by": by,
+        "periods": sum(1 for p in periods if p.period is not None),
+        "paragraphs": sum(p.paragraphs for p in periods),
+        "articles": sum(p.articles for p in periods),
+    }
+    out.write(json.dumps(summary, ensure_ascii=False) + "\n")
+
+
+def trend_bar(value: int, largest: int, width: int = TREND_BAR_WIDTH) -> str:
+    """A horizontal bar of ``value`` out of ``largest`` in eighths of a cell; any
+    non-zero value shows at least a sliver."""
+    if value <= 0 or largest <= 0:
+        return ""
+    eighths = max(1, round(value / largest * width * 8))
+    return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
+
+
+def write_trend_rich(periods, console, query: str, by: str, color: bool = True) -> None:
+    """A bar chart: one line per period, its bar (paragraphs), then the counts."""
+    from rich.text import Text
+
+    largest = max((p.paragraphs for p in periods), default=0)
+    label_width = max((len(trend_label(p)) for p in periods), default=0)
+    count_width = len(str(largest))
+    title = Text(f"“{query}”", style="bold")
+    title.append(f"  matching paragraphs per {by}", style="dim")
+    console.print(title)
+    for p in periods:
+        line = Text(trend_label(p).ljust(label_width) + "  ", style="dim" if p.period is None else "")
+        line.append(trend_bar(p.paragraphs, largest).ljust(TREND_BAR_WIDTH), style="cyan" if color else "")
+        line.append(f"  {p.paragraphs:>{count_width}} ¶", style="bold" if p.paragraphs else "dim")
+        line.append(f"  {p.articles} article{'s' if p.articles != 1 else ''}", style="dim")
+        console.print(line)
+    total = sum(p.paragraphs for p in periods)
+    articles = sum(p.articles for p in periods)
+    console.print(Text(f"{total} paragraphs in {articles} articles", style="dim"))

@@ -1,4 +1,5 @@
-"""The user's query language → a Whoosh query over the analyzed fields.
+"""The user's query language → a compiled query (``searcher.engine.nodes``) over the
+analyzed fields of ``searcher.engine.schema``.
 
 Syntax: words (all should match, ranked), ``"a phrase"``, ``-word`` / ``-"phrase"`` to
 exclude, ``OR`` between alternatives, parentheses, ``title:word`` / ``title:"…"``,
@@ -6,22 +7,24 @@ exclude, ``OR`` between alternatives, parentheses, ``title:word`` / ``title:"…
 unmatched parenthesis is ignored. A query without accents matches any accents; a query
 with accents ranks the paragraphs that carry exactly those accents first.
 
-Plain words: a query of up to ``SHORT_QUERY`` syllables with no question word needs
-every one (a keyword search). A question or a longer one (a pasted sentence) needs ``QUORUM`` of its distinct
-syllables, at least ``QUORUM_MIN``, the question words (ai, gì, bao nhiêu…) not counted;
-the rest only rank. Plain-word runs split by phrases or fields count as one.
+Plain words rank: a paragraph matches if it holds any of them, and scores by BM25 over
+the query's syllables, words (the index's own vocabulary) and bigrams, in its text and
+its article's title, each distinct term once, question words (ai, gì, bao nhiêu…) left
+out. Unless the query is a question, the paragraphs that hold every query syllable (in
+their text or their title, any accents) come first: a keyword search shows its full
+matches first, then the closest ones. Quoted phrases, exclusions and ``title:``/
+``article:`` restrict; a quoted phrase inside a question only ranks (it does not veto).
+Plain-word runs split by phrases or fields count as one.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
-from whoosh import query as wq
-
+from searcher.engine import schema as s
+from searcher.engine.nodes import NOTHING, And, AndMaybe, Not as NotNode, Or, Phrase as PhraseNode, Term, Tiered, Variants
 from searcher.errors import SearcherError
-from searcher.ranking import Quorum, UnionOr, Variants
 from searcher.text import (
     SYLLABLE_RE,
     VARIANT_SEP,
@@ -32,19 +35,16 @@ from searcher.text import (
     variant_term,
 )
 
-# Evidence weights (see ARCHITECTURE.md for how they were chosen).
-W_SYLLABLE = 1.0
-W_FOLDED = 0.35  # an accent-folded match of an accented query syllable
-W_WORD = 0.6
-W_BIGRAM = 0.6
-W_TITLE = 0.3
+# The weight of each kind of evidence, fitted by cross-validation on the dev split of
+# benchmarks/tasks.py (benchmarks/QUALITY.md); each field's BM25 k1 and b are in
+# searcher.engine.schema.BM25_PARAMS.
+W_SYLLABLE = 1.0  # a query syllable, with its accents (or, typed without, any accents)
+W_ANY_ACCENT = 0.5  # an accented query syllable matched with any accents (added to the above)
+W_WORD = 0.5  # a word of the query (the index's vocabulary)
+W_BIGRAM = 1.0  # two adjacent query syllables
+W_TITLE = 0.1  # a query syllable in the article's title
+W_TITLE_BIGRAM = 0.5  # two adjacent query syllables in the title
 MAX_WORD_SYLLABLES = 4
-
-# Plain words (benchmarks/QUALITY.md): up to SHORT_QUERY distinct syllables, without a
-# question word, all must match; questions and longer runs need ceil(QUORUM * known syllables), at least QUORUM_MIN.
-SHORT_QUERY = 5
-QUORUM = 0.3
-QUORUM_MIN = 2
 
 # Interrogatives: in a question they say what is asked, not what the answer paragraph
 # contains, so they do not count toward the quorum (they still rank, through words and
@@ -66,12 +66,38 @@ ACCENTLESS_KEYWORDS = 3
 _FOLDED_SINGLE_QUESTION_WORDS = frozenset(tuple(fold_accents(s) for s in w) for w in QUESTION_WORDS if len(w) == 1)
 
 
+# -- dates (--since, --until) ---------------------------------------------------------
+
+DATE_FORMS = "YYYY, YYYY-MM or YYYY-MM-DD"
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$", re.ASCII)
+
+
+def check_date(value: str | None, name: str = "date") -> str | None:
+    """A date as the index compares them: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, a real
+    year, month and day; ``SearcherError`` naming ``name`` otherwise. None stays None."""
+    if value is None:
+        return None
+    match = _DATE_RE.match(value)
+    if match:
+        year, month, day = (int(g) if g else None for g in match.groups())
+        if year >= 1 and (month is None or (1 <= month <= 12 and (day is None or 1 <= day <= _days_in(year, month)))):
+            return value
+    prefix = f"{name} " if name else ""
+    raise SearcherError(f"{prefix}{_shown(value, 40)} is not a date: use {DATE_FORMS} (a real month and day)")
+
+
+def _days_in(year: int, month: int) -> int:
+    import calendar
+
+    return calendar.monthrange(year, month)[1]
+
+
 # -- syntax tree ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Terms:
-    """Plain words typed side by side: every syllable must match."""
+    """Plain words typed side by side."""
 
     syllables: tuple[str, ...]
 
@@ -109,8 +135,27 @@ _TOKEN_RE = re.compile(
 )
 
 
+# Bounds on what one query may hold, checked before anything walks the tree: every later
+# step (compiling, evaluating, highlighting, suggesting) recurses over it or scores each
+# term, so a query nested thousands deep or made of tens of thousands of words would
+# otherwise end in a RecursionError or run for minutes. Lucene's default clause limit is
+# 1,024; a pasted paragraph of a few hundred words stays well inside.
+MAX_DEPTH = 50  # parentheses inside parentheses
+MAX_TOKENS = 1000  # words, phrases, operators and parentheses
+MAX_LENGTH = 20_000  # characters
+
+
+def _shown(text: str, width: int = 60) -> str:
+    """The query as one short line for a message."""
+    line = " ".join(text.split())
+    return repr(line if len(line) <= width else line[: width - 1] + "…")
+
+
 def _lex(text: str) -> list[tuple[str, str]]:
+    if len(text) > MAX_LENGTH:
+        raise SearcherError(f"the query {_shown(text)} is too long ({len(text):,} characters; at most {MAX_LENGTH:,})")
     tokens = []
+    depth = 0
     for m in _TOKEN_RE.finditer(text):
         kind = m.lastgroup
         if kind is None:
@@ -121,6 +166,16 @@ def _lex(text: str) -> list[tuple[str, str]]:
             tokens.append((kind, m.group(0)))
         else:
             tokens.append((kind, m.group(kind)))
+        if kind == "lp":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise SearcherError(
+                    f"the query {_shown(text)} nests parentheses too deeply (more than {MAX_DEPTH} levels)"
+                )
+        elif kind == "rp":
+            depth = max(0, depth - 1)  # an unmatched ")" is ignored
+        if len(tokens) > MAX_TOKENS:
+            raise SearcherError(f"the query {_shown(text)} is too long (more than {MAX_TOKENS:,} words and operators)")
     return tokens
 
 
@@ -226,8 +281,22 @@ def parse(text: str):
     """Parse a query string into a syntax tree; ``SearcherError`` if nothing is searchable."""
     tree = _Parser(_lex(text)).parse()
     if tree is None or not _has_positive(tree):
-        raise SearcherError(f"nothing to search for in the query {text!r}")
+        raise SearcherError(f"nothing to search for in the query {_shown(text)}")
+    if _syllables_in(tree) > MAX_TOKENS:
+        raise SearcherError(f"the query {_shown(text)} is too long (more than {MAX_TOKENS:,} words)")
     return tree
+
+
+def _syllables_in(node) -> int:
+    if isinstance(node, (Terms, Phrase)):
+        return len(node.syllables)
+    if isinstance(node, Field):
+        return _syllables_in(node.node) if not isinstance(node.node, str) else 1
+    if isinstance(node, Not):
+        return _syllables_in(node.node)
+    if isinstance(node, (AllOf, AnyOf)):
+        return sum(_syllables_in(n) for n in node.nodes)
+    return 0
 
 
 def _has_positive(node) -> bool:
@@ -240,92 +309,91 @@ def _has_positive(node) -> bool:
     return True
 
 
-# -- compiling to Whoosh --------------------------------------------------------------
+# -- compiling ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What the highlighter looks for in a paragraph: query syllables side by side.
+
+    A ``phrase`` is marked only where it occurs whole. ``words`` (a run of plain words) are
+    marked where two or more of them stand side by side as in the query; a word of the
+    run that stands so nowhere in the paragraph is marked wherever it occurs alone. A
+    syllable typed with accents (``exact``) marks its exact form, or, in a paragraph
+    that has no such form (it matched through another accent), its accent variants.
+    ``joins`` are the positions i where syllables i and i+1 make one word (one span).
+    """
+
+    kind: str  # "phrase" or "words"
+    canon: tuple[str, ...]
+    folded: tuple[str, ...]
+    exact: tuple[bool, ...]
+    joins: frozenset[int] = frozenset()
 
 
 @dataclass
 class Compiled:
-    """A Whoosh query plus what the highlighter needs to mark its matches."""
+    """A compiled query plus what the highlighter needs to mark its matches."""
 
-    query: wq.Query
+    query: object
     accentless: bool
-    exact: set[str] = field(default_factory=set)  # canonical syllables to highlight
-    folded: set[str] = field(default_factory=set)  # folded syllables to highlight
-    joins: set[tuple[str, str]] = field(default_factory=set)  # adjacent pairs inside one word
+    marks: list[Mark] = field(default_factory=list)
+
+
+@dataclass
+class _Part:
+    """What one syntax node compiles to: the query it requires (None: nothing), the
+    evidence that only ranks, and the condition of a full match (``None``: none to
+    tier by: a question)."""
+
+    required: object | None = None
+    optional: list = field(default_factory=list)
+    full: object | None = None
 
 
 class Compiler:
-    """Builds Whoosh queries; looks words up in the index's own vocabulary."""
+    """Builds compiled queries; looks words up in the index's own vocabulary (a ``Snapshot``)."""
 
-    def __init__(self, reader, accentless: bool):
-        self.reader = reader
+    def __init__(self, vocabulary, accentless: bool):
+        self.vocabulary = vocabulary
         self.accentless = accentless
-        self.compiled = Compiled(wq.NullQuery, accentless)
+        self.compiled = Compiled(NOTHING, accentless)
+        self.tiered = False  # some plain words rank "every word first"
 
     def _known(self, fieldname: str, term: str) -> bool:
-        try:
-            return self.reader.doc_frequency(fieldname, term) > 0
-        except Exception:
-            return False
+        return self.vocabulary.doc_frequency(fieldname, term) > 0
 
     def forms(self, syllables):
-        canon = [canonical_syllable(s).lower() for s in syllables]
+        canon = [canonical_syllable(syl).lower() for syl in syllables]
         return canon, [fold_accents(c) for c in canon]
 
-    def _syllable(self, raw: str, canon: str, folded: str, fields=("syl", "fold")) -> wq.Query:
-        if self.accentless or not has_accents(raw):
-            self.compiled.folded.add(folded)
-        else:
-            self.compiled.exact.add(canon)
+    def _mark(self, kind: str, raw, canon, folded, joins=()) -> None:
+        exact = tuple(not self.accentless and has_accents(r) for r in raw)
+        self.compiled.marks.append(Mark(kind, tuple(canon), tuple(folded), exact, frozenset(joins)))
+
+    def _unit(self, fieldname: str, canon: str, folded: str, boost: float):
+        """A keyed term (word or bigram): its exact term, or all its accent variants."""
         if self.accentless:
-            return wq.Term(fields[1], folded)
-        return UnionOr([wq.Term(fields[0], canon, boost=W_SYLLABLE), wq.Term(fields[1], folded, boost=W_FOLDED)])
+            return Variants(fieldname, folded, boost)
+        return Term(fieldname, variant_term(folded, canon), boost)
 
-    def _has_variants(self, fieldname: str, folded: str) -> bool:
-        prefix = folded + VARIANT_SEP
-        try:
-            return any(True for _ in self.reader.expand_prefix(fieldname, prefix))
-        except Exception:
-            return False
-
-    def _unit(self, fieldname: str, canon: str, folded: str, boost: float) -> wq.Query:
-        """A word or bigram: its exact term, or all its accent variants when accentless."""
+    def _has_word(self, canon: str, folded: str) -> bool:
         if self.accentless:
-            return Variants(fieldname, folded, boost=boost)
-        return wq.Term(fieldname, variant_term(folded, canon), boost=boost)
+            return self.vocabulary.has_prefix(s.WORD, folded + VARIANT_SEP)
+        return self._known(s.WORD, variant_term(folded, canon))
 
-    def _words(self, canon, folded) -> list[wq.Query]:
-        """Optional evidence: pyvi words found in the index vocabulary, and bigrams."""
-        forms = folded if self.accentless else canon
-        extra: list[wq.Query] = []
-        for i in range(len(forms)):
-            for n in range(MAX_WORD_SYLLABLES, 0, -1):
-                if i + n > len(forms):
-                    continue
-                word, fword = "_".join(canon[i : i + n]), "_".join(folded[i : i + n])
-                if self.accentless:
-                    known = self._has_variants("word", fword)
-                else:
-                    known = self._known("word", variant_term(fword, word))
-                if known:
-                    extra.append(self._unit("word", word, fword, W_WORD))
-                    for k in range(i, i + n - 1):
-                        self.compiled.joins.add((forms[k], forms[k + 1]))
-        for i in range(1, len(forms)):
-            bigram, fbigram = f"{canon[i - 1]}_{canon[i]}", f"{folded[i - 1]}_{folded[i]}"
-            extra.append(self._unit("big", bigram, fbigram, W_BIGRAM))
-        return extra
-
-    def terms(self, syllables, title=False) -> tuple[wq.Query, list[wq.Query]]:
-        canon, folded = self.forms(syllables)
-        fields = ("tsyl", "tfold") if title else ("syl", "fold")
-        required = [self._syllable(r, c, f, fields) for r, c, f in zip(syllables, canon, folded)]
-        optional = [] if title else self._words(canon, folded)
-        if not title:
-            tfield = "tfold" if self.accentless else "tsyl"
-            tforms = folded if self.accentless else canon
-            optional.extend(wq.Term(tfield, t, boost=W_TITLE) for t in tforms)
-        return (required[0] if len(required) == 1 else wq.And(required)), optional
+    def _words(self, canon: list[str], folded: list[str]) -> list[tuple[int, int]]:
+        """The query's words: at each syllable the longest run of up to
+        ``MAX_WORD_SYLLABLES`` that is a word of the index (no segmentation model at query
+        time: measured to rank as pyvi's own words do), else the syllable alone."""
+        words, i = [], 0
+        while i < len(canon):
+            for n in range(min(MAX_WORD_SYLLABLES, len(canon) - i), 0, -1):
+                if n == 1 or self._has_word("_".join(canon[i : i + n]), "_".join(folded[i : i + n])):
+                    words.append((i, i + n))
+                    i += n
+                    break
+        return words
 
     def _question_words(self, forms) -> set[int]:
         """Positions in ``forms`` (canonical, or folded when accentless) of question words."""
@@ -340,99 +408,176 @@ class Compiler:
                 found.update((i, i + 1))
         return found
 
-    def plain_words(self, runs) -> tuple[wq.Query, list[wq.Query]]:
-        """The plain-word runs of one conjunction: AND when short, else a quorum."""
-        clauses: list[wq.Query] = []
-        optional: list[wq.Query] = []
+    def is_question(self, syllables) -> bool:
+        canon, folded = self.forms(syllables)
+        return bool(self._question_words(folded if self.accentless else canon))
+
+    def plain_words(self, runs) -> _Part:
+        """Plain words, ranked (``searcher.query`` docstring): each distinct syllable,
+        word and bigram of the query scores once, question words in none; unless the
+        query is a question, the paragraphs holding every syllable (in their text or their
+        article's title, any accents) form the first tier."""
+        optional: list = []
         syllables: list[str] = []
+        asked_all: set[int] = set()
         for run in runs:
-            required, extra = self.terms(run.syllables)
-            clauses.extend(required.subqueries if isinstance(required, wq.And) else [required])
-            optional.extend(extra)
-            syllables.extend(run.syllables)
+            raw = list(run.syllables)
+            canon, folded = self.forms(raw)
+            forms = folded if self.accentless else canon
+            asked = self._question_words(forms)
+            keep = [i for i in range(len(raw)) if i not in asked] or list(range(len(raw)))
+            words = self._words(canon, folded)
+            joins = {k for a, b in words for k in range(a, b - 1)}
+            self._mark("words", raw, canon, folded, joins)
+            # syllables
+            for i in keep:
+                if self.accentless:
+                    optional.append(Term(s.FOLD, folded[i], W_SYLLABLE))
+                else:
+                    optional.append(Term(s.SYL, canon[i], W_SYLLABLE))
+                    optional.append(Term(s.FOLD, folded[i], W_ANY_ACCENT))
+                optional.append(Term(s.TITLE_FOLD if self.accentless else s.TITLE_SYL, forms[i], W_TITLE))
+            # words (a word made of question words only is left out)
+            for a, b in words:
+                if all(k in asked for k in range(a, b)):
+                    continue
+                optional.append(self._unit(s.WORD, "_".join(canon[a:b]), "_".join(folded[a:b]), W_WORD))
+            # bigrams, but those inside question words
+            for i in range(1, len(raw)):
+                if i - 1 in asked and i in asked:
+                    continue
+                pair, fpair = f"{canon[i - 1]}_{canon[i]}", f"{folded[i - 1]}_{folded[i]}"
+                optional.append(self._unit(s.BIGRAM, pair, fpair, W_BIGRAM))
+                optional.append(self._unit(s.TITLE_BIGRAM, pair, fpair, W_TITLE_BIGRAM))
+            syllables.extend(raw)
+            asked_all.update(len(syllables) - len(raw) + i for i in asked)
+        optional = list(dict.fromkeys(optional))  # each distinct term once
+        if asked_all:
+            return _Part(None, optional, None)
         canon, folded = self.forms(syllables)
-        asked = self._question_words(folded if self.accentless else canon)
-        # Keywords (short, no question word) must all match; a question or a long pasted
-        # sentence needs only a quorum of its syllables.
-        if len(set(canon)) <= SHORT_QUERY and not asked:
-            return (clauses[0] if len(clauses) == 1 else wq.And(clauses)), optional
-        # One clause per distinct syllable, question words left to rank only.
-        kept: dict[str, wq.Query] = {}
-        for i, clause in enumerate(clauses):
-            if i not in asked:
-                kept.setdefault(canon[i], clause)
-        if not kept:
-            kept = {c: q for c, q in zip(canon, clauses)}
-        known = sum(1 for c in kept if self._known("fold", fold_accents(c)))
-        minimum = max(QUORUM_MIN, math.ceil(QUORUM * known - 1e-9))
-        return Quorum(list(kept.values()), minimum=min(minimum, max(known, 1))), optional
+        every = [Or((Term(s.FOLD, f), Term(s.TITLE_FOLD, f))) for f in dict.fromkeys(folded)]
+        self.tiered = True
+        return _Part(None, optional, every[0] if len(every) == 1 else And(tuple(every)))
 
-    def phrase(self, syllables, title=False) -> wq.Query:
+    def title_terms(self, syllables):
+        """``title:word``: every syllable in the title (a filter that also scores)."""
         canon, folded = self.forms(syllables)
-        fields = ("tsyl", "tfold") if title else ("syl", "fold")
-        for raw, c, f in zip(syllables, canon, folded):
-            self._syllable(raw, c, f)
-        pairs = folded if self.accentless or not has_accents("".join(syllables)) else canon
-        self.compiled.joins.update(zip(pairs, pairs[1:]))
+        field_name = s.TITLE_FOLD if self.accentless else s.TITLE_SYL
+        forms = folded if self.accentless else canon
+        terms = [Term(field_name, f) for f in dict.fromkeys(forms)]
+        return terms[0] if len(terms) == 1 else And(tuple(terms))
+
+    def phrase(self, syllables, title=False):
+        canon, folded = self.forms(syllables)
+        fields = (s.TITLE_SYL, s.TITLE_FOLD) if title else (s.SYL, s.FOLD)
+        if not title:
+            self._mark("phrase", syllables, canon, folded, range(len(canon) - 1))
         if len(canon) == 1:
-            return self._syllable(syllables[0], canon[0], folded[0], fields)
-        folded_phrase = wq.Phrase(fields[1], folded)
+            if self.accentless:
+                return Term(fields[1], folded[0])
+            return Or((Term(fields[0], canon[0], W_SYLLABLE), Term(fields[1], folded[0], W_ANY_ACCENT)))
         if self.accentless:
-            return folded_phrase
-        return UnionOr([wq.Phrase(fields[0], canon, boost=W_SYLLABLE), wq.Phrase(fields[1], folded, boost=W_FOLDED)])
+            return PhraseNode(fields[1], tuple(folded))
+        return Or((PhraseNode(fields[0], tuple(canon), W_SYLLABLE), PhraseNode(fields[1], tuple(folded), W_ANY_ACCENT)))
 
-    def build(self, node, negated=False) -> tuple[wq.Query, list[wq.Query]]:
-        """(required query, optional ranking evidence) for one syntax node."""
+    def build(self, node, negated=False) -> _Part:
         if isinstance(node, Terms):
-            if negated:
-                return self.phrase(node.syllables) if len(node.syllables) > 1 else self.terms(node.syllables)[0], []
+            if negated:  # -word, -"a phrase": what to leave out
+                query = self.phrase(node.syllables) if len(node.syllables) > 1 else self.phrase(node.syllables[:1])
+                return _Part(query, [], query)
             return self.plain_words([node])
         if isinstance(node, Phrase):
-            return self.phrase(node.syllables), []
+            query = self.phrase(node.syllables)
+            return _Part(query, [], query)
         if isinstance(node, Field):
             if node.name == "article":
-                return wq.Term("article", node.node), []
-            inner = node.node
-            if isinstance(inner, Phrase):
-                return self.phrase(inner.syllables, title=True), []
-            return self.terms(inner.syllables, title=True)[0], []
+                query = Term(s.ARTICLE, node.node)
+            elif isinstance(node.node, Phrase):
+                query = self.phrase(node.node.syllables, title=True)
+            else:
+                query = self.title_terms(node.node.syllables)
+            return _Part(query, [], query)
         if isinstance(node, Not):
-            saved = (set(self.compiled.exact), set(self.compiled.folded), set(self.compiled.joins))
-            inner, _ = self.build(node.node, negated=True)
-            # Excluded words are not highlighted.
-            self.compiled.exact, self.compiled.folded, self.compiled.joins = saved
-            return wq.Not(inner), []
+            marks = len(self.compiled.marks)
+            inner = self.build(node.node, negated=True)
+            del self.compiled.marks[marks:]  # excluded words are not highlighted
+            query = NotNode(_whole(inner))
+            return _Part(query, [], query)
         if isinstance(node, AllOf):
-            required, optional = [], []
-            runs = [child for child in node.nodes if isinstance(child, Terms)]
-            if runs and not negated:
-                q, extra = self.plain_words(runs)
-                required.append(q)
-                optional.extend(extra)
-            for child in node.nodes:
-                if isinstance(child, Terms) and not negated:
-                    continue
-                q, extra = self.build(child, negated)
-                required.append(q)
-                optional.extend(extra)
-            return wq.And(required), optional
+            return self._all_of(node, negated)
         if isinstance(node, AnyOf):
-            options, optional = [], []
-            for child in node.nodes:
-                q, extra = self.build(child, negated)
-                options.append(q)
-                optional.extend(extra)
-            return UnionOr(options), optional
+            parts = [self.build(child, negated) for child in node.nodes]
+            query = Or(tuple(_whole(p) for p in parts))
+            full = None if any(p.full is None for p in parts) else Or(tuple(p.full for p in parts))
+            return _Part(query, [], full)
         raise TypeError(node)
 
+    def _all_of(self, node: AllOf, negated: bool) -> _Part:
+        runs = [child for child in node.nodes if isinstance(child, Terms)]
+        rest = [child for child in node.nodes if not (isinstance(child, Terms) and not negated)]
+        parts: list[_Part] = []
+        if runs and not negated:
+            # A question's quoted text ranks with its other words: it does not veto.
+            if self.is_question([syl for run in runs for syl in run.syllables]):
+                quoted = [child for child in rest if isinstance(child, Phrase)]
+                rest = [child for child in rest if not isinstance(child, Phrase)]
+                plain = self.plain_words(runs + [Terms(q.syllables) for q in quoted])
+                plain.optional.extend(self.phrase(q.syllables) for q in quoted if len(q.syllables) > 1)
+                parts.append(plain)
+            else:
+                parts.append(self.plain_words(runs))
+        parts.extend(self.build(child, negated) for child in rest)
+        required = [p.required for p in parts if p.required is not None]
+        optional = [q for p in parts for q in p.optional]
+        fulls = [p.full for p in parts]
+        full = None if any(f is None for f in fulls) else (fulls[0] if len(fulls) == 1 else And(tuple(fulls)))
+        if not required:
+            return _Part(None, optional, full)
+        if optional and all(isinstance(q, NotNode) for q in required):
+            # Only exclusions beside the words: a paragraph must still hold one of them.
+            return _Part(And((Or(tuple(optional)), *required)), [], full)
+        return _Part(required[0] if len(required) == 1 else And(tuple(required)), optional, full)
 
-def compile_query(text: str, reader) -> Compiled:
-    """Parse ``text`` and build the Whoosh query against ``reader``'s vocabulary."""
+
+def _whole(part: _Part):
+    """A part as one query: what it requires, its evidence ranking; or the evidence alone
+    (any of it matches)."""
+    evidence = Or(tuple(part.optional)) if part.optional else None
+    if part.required is None:
+        return evidence if evidence is not None else NOTHING
+    return AndMaybe(part.required, evidence) if evidence is not None else part.required
+
+
+class _Lookups:
+    """A vocabulary that knows no term and records what is asked of it: compiling against
+    it first lists every lookup the query can make (a word not found, the compiler tries
+    the shorter ones), which a cluster answers in one request."""
+
+    def __init__(self):
+        self.asked: list[tuple[str, str, str]] = []
+
+    def doc_frequency(self, fieldname: str, term: str) -> int:
+        self.asked.append(("df", fieldname, term))
+        return 0
+
+    def has_prefix(self, fieldname: str, prefix: str) -> bool:
+        self.asked.append(("has_prefix", fieldname, prefix))
+        return False
+
+
+def compile_query(text: str, vocabulary) -> Compiled:
+    """Parse ``text`` and compile it against the index's vocabulary (a ``Snapshot``)."""
     tree = parse(text)
     accentless = not has_accents(normalize_query(text))
-    compiler = Compiler(reader, accentless)
-    required, optional = compiler.build(tree)
-    query = wq.AndMaybe(required, UnionOr(optional)) if optional else required
+    if getattr(vocabulary, "batches_lookups", False):
+        lookups = _Lookups()
+        Compiler(lookups, accentless).build(tree)
+        vocabulary.prefetch(lookups.asked)
+    compiler = Compiler(vocabulary, accentless)
+    part = compiler.build(tree)
+    query = _whole(part)
+    if compiler.tiered and part.full is not None:
+        query = Tiered(part.full, query)
     compiler.compiled.query = query
     return compiler.compiled
 
@@ -455,14 +600,14 @@ def describe(node) -> str:
     return repr(node)
 
 
-def explain(text: str, reader) -> str:
-    """What ``text`` means: its syntax tree, accent mode and the Whoosh query built."""
-    compiled = compile_query(text, reader)
+def explain(text: str, vocabulary) -> str:
+    """What ``text`` means: its syntax tree, accent mode and the compiled query."""
+    compiled = compile_query(text, vocabulary)
     return "\n".join(
         [
             f"query:    {text}",
             f"parsed:   {describe(parse(text))}",
             f"accents:  {'none typed: any accents match' if compiled.accentless else 'exact accents rank first'}",
-            f"whoosh:   {compiled.query}",
+            f"compiled: {compiled.query}",
         ]
     )

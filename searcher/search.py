@@ -1,20 +1,17 @@
-"""Running queries: ranked paragraph hits with highlight offsets."""
+"""Running queries on an engine's snapshot: ranked paragraph hits with highlight offsets,
+identical paragraphs collapsed, grouping by article, context paragraphs."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 
-from whoosh import query as wq
-
 from searcher.analysis import analyze
-from searcher.evaluate import Evaluator
-from searcher.query import Compiled, compile_query
-from searcher.store import article_fields, paragraph_fields
+from searcher.engine.nodes import Filters
+from searcher.query import Compiled, check_date, compile_query
 from searcher.text import canonical_tones, fold_accents
 
 SUGGEST_BELOW = 3  # a query with fewer matches than this gets a "Did you mean"
-DENSE_MIN_DOCS = 50_000  # from this many paragraphs, evaluate with numpy (searcher/dense.py)
 
 
 @dataclass(frozen=True)
@@ -41,6 +38,7 @@ class Hit:
     highlights: tuple[tuple[int, int], ...]
     duplicates: int = 0  # identical paragraphs (in other articles) folded into this hit
     group: int | None = None  # with grouping: the rank of this hit's article
+    complete: bool | None = None  # it holds every word of the query (None: a question)
     before: tuple[Context, ...] = ()
     after: tuple[Context, ...] = ()
 
@@ -52,36 +50,81 @@ class Results:
     total: int
     elapsed_ms: float
     suggestion: str | None = None  # a corrected query, when this one finds little
+    # Of the matches, those holding every word of the query (in the text or the title):
+    # they rank first. None for a question, which ranks all its matches alike.
+    complete: int | None = None
+
+    @property
+    def found(self) -> bool:
+        """Whether the query matched fully: a hit, and for a keyword query a paragraph
+        with every word (the exit status of ``searcher query`` says this)."""
+        return bool(self.hits) and self.complete != 0
 
 
 def highlight_spans(text: str, compiled: Compiled) -> tuple[tuple[int, int], ...]:
-    """Where the query's words stand in ``text``: matched syllables, joined within a word."""
+    """Where the query's words stand in ``text`` (``query.Mark``): half-open offsets,
+    one span per word (syllables of one word joined across the spaces between them)."""
+    units = analyze(text, words=False, bigrams=False).syllables
+    marked = [False] * len(units)
+    joined = [False] * len(units)  # unit i continues the word of unit i - 1
+    for mark in compiled.marks:
+        _mark(units, mark, marked, joined)
     spans: list[list[int]] = []
-    prev_key = None
-    for unit in analyze(text, words=False, bigrams=False).syllables:
-        if unit.canon in compiled.exact:
-            key = unit.canon
-        elif unit.folded in compiled.folded:
-            key = unit.folded
-        else:
-            prev_key = None
+    for i, unit in enumerate(units):
+        if not marked[i]:
             continue
-        joined = (
-            spans
-            and prev_key is not None
-            and (prev_key, key) in compiled.joins
-            and text[spans[-1][1] : unit.start].isspace()
-        )
-        if joined:
+        if joined[i] and marked[i - 1] and spans and text[units[i - 1].end : unit.start].isspace():
             spans[-1][1] = unit.end
         else:
             spans.append([unit.start, unit.end])
-        prev_key = key
-    return tuple((s, e) for s, e in spans)
+    return tuple((a, b) for a, b in spans)
 
 
-def _none_if_empty(value):
-    return value or None
+def _mark(units, mark, marked: list[bool], joined: list[bool]) -> None:
+    """Mark in ``units`` what ``mark`` looks for (see ``query.Mark``)."""
+    size, n = len(mark.canon), len(units)
+    present = {u.canon for u in units}
+    by_canon: dict[str, list[int]] = {}
+    by_folded: dict[str, list[int]] = {}
+    for j, (canon, folded, exact) in enumerate(zip(mark.canon, mark.folded, mark.exact)):
+        if exact and canon in present:
+            by_canon.setdefault(canon, []).append(j)
+        else:
+            by_folded.setdefault(folded, []).append(j)
+    # hits[i]: the query syllables that unit i matches (one dictionary look-up per unit)
+    hits = [by_canon.get(u.canon, []) + by_folded.get(u.folded, []) for u in units]
+
+    def run_at(i: int, j: int) -> int:
+        """How many units from ``i`` match the query syllables from ``j``, in order."""
+        k = 0
+        while i + k < n and j + k < size and (j + k) in hits[i + k]:
+            k += 1
+        return k
+
+    def put(i: int, j: int, length: int) -> None:
+        for k in range(length):
+            marked[i + k] = True
+            if k and (j + k - 1) in mark.joins:
+                joined[i + k] = True
+
+    if mark.kind == "phrase":
+        for i in range(n - size + 1):
+            if 0 in hits[i] and run_at(i, 0) == size:
+                put(i, 0, size)
+        return
+    covered: set[int] = set()
+    i = 0
+    while i < n:
+        length, start = max(((run_at(i, j), j) for j in hits[i]), default=(0, 0))
+        if length >= 2:
+            put(i, start, length)
+            covered.update(range(start, start + length))
+            i += length
+        else:
+            i += 1
+    for i, matched in enumerate(hits):
+        if any(j not in covered for j in matched):
+            marked[i] = True
 
 
 def _duplicate_key(text: str) -> str:
@@ -94,44 +137,28 @@ def _rough_key(text: str) -> str:
     return " ".join(fold_accents(text).split())
 
 
-def _evaluator(searcher):
-    """The searcher's term-at-a-time evaluator (it caches per-segment data): numpy's
-    from ``DENSE_MIN_DOCS`` paragraphs, where it pays for its import."""
-    evaluator = getattr(searcher, "_searcher_evaluator", None)
-    if evaluator is None:
-        if searcher.doc_count_all() >= DENSE_MIN_DOCS:
-            from searcher.dense import DenseEvaluator
-
-            evaluator = DenseEvaluator(searcher)
-        else:
-            evaluator = Evaluator(searcher)
-        searcher._searcher_evaluator = evaluator
-    return evaluator
-
-
-def _unique_hits(searcher, query, filter_query, wanted: int):
+def _unique_hits(snapshot, query, filters: Filters, wanted: int):
     """Top hits with repeated identical paragraphs collapsed into the first (best) one.
 
-    Returns ``(hits, duplicate counts, total matches)``, each hit a ``(docnum, score,
-    stored fields)`` triple; ranks further down until ``wanted`` distinct paragraphs are
+    Returns ``(hits, duplicate counts, total matches, full matches)``, each hit a
+    ``(Paragraph, score, complete)`` triple (``complete``: in the first tier, ``None`` if
+    the query has no tiers); ranks further down until ``wanted`` distinct paragraphs are
     found or the matches run out.
     """
-    allowed = set(searcher.docs_for_query(filter_query)) if filter_query is not None else None
-    evaluator = _evaluator(searcher)
     window = wanted * 2 + 10
     while True:
-        ranked, total = evaluator.top(query, window, allowed)
+        ranked, total, full = snapshot.top(query, window, filters)
         seen: dict[str, list] = {}  # rough key -> [[exact key or None, index in unique]]
         unique, counts = [], []
-        for docnum, score in ranked:
-            fields = searcher.stored_fields(docnum)
-            text = fields["text"]
+        for position, (ref, score) in enumerate(ranked):
+            paragraph = snapshot.paragraph(ref)
+            text = paragraph.text
             rough = _rough_key(text)
             exact, duplicate_of = None, None
             for entry in seen.get(rough, ()):
                 exact = exact or _duplicate_key(text)
                 if entry[0] is None:
-                    entry[0] = _duplicate_key(unique[entry[1]][2]["text"])
+                    entry[0] = _duplicate_key(unique[entry[1]][0].text)
                 if entry[0] == exact:
                     duplicate_of = entry[1]
                     break
@@ -139,26 +166,25 @@ def _unique_hits(searcher, query, filter_query, wanted: int):
                 counts[duplicate_of] += 1
                 continue
             seen.setdefault(rough, []).append([exact, len(unique)])
-            unique.append((docnum, score, fields))
+            unique.append((paragraph, score, None if full is None else position < full))
             counts.append(0)
         if len(unique) >= wanted or len(ranked) < window:
-            return unique[:wanted], counts[:wanted], total
+            return unique[:wanted], counts[:wanted], total, full
         window *= 4
 
 
-def _context(
-    searcher, article: str, docnum: int, paragraph: int, size: int
-) -> tuple[tuple[Context, ...], tuple[Context, ...]]:
+def _context(snapshot, paragraph, size: int) -> tuple[tuple[Context, ...], tuple[Context, ...]]:
     if size <= 0:
         return (), ()
-    numbers = [n for n in range(max(1, paragraph - size), paragraph + size + 1) if n != paragraph]
-    found = paragraph_fields(searcher, article, docnum, paragraph, numbers)
-    around = [Context(n, found[n]["text"]) for n in sorted(found)]
-    return tuple(c for c in around if c.paragraph < paragraph), tuple(c for c in around if c.paragraph > paragraph)
+    number = paragraph.number
+    numbers = [n for n in range(max(1, number - size), number + size + 1) if n != number]
+    found = snapshot.paragraphs_near(paragraph.ref, numbers)
+    around = [Context(n, found[n].text) for n in sorted(found)]
+    return tuple(c for c in around if c.paragraph < number), tuple(c for c in around if c.paragraph > number)
 
 
 def search(
-    index,
+    snapshot,
     text: str,
     limit: int = 10,
     offset: int = 0,
@@ -168,73 +194,69 @@ def search(
     context: int = 0,
     group: int = 0,
 ) -> Results:
-    """Run the query ``text`` on ``index``: hits ``offset+1 … offset+limit`` by score.
+    """Run the query ``text`` on an engine ``snapshot``: hits ``offset+1 … offset+limit``.
 
     ``context`` adds that many neighbouring paragraphs before and after each hit;
     ``group`` > 0 orders hits by article (best article first) with at most ``group``
     paragraphs per article, and ``limit``/``offset`` then count articles.
     """
     started = time.perf_counter()
-    with index.searcher() as searcher:
-        compiled = compile_query(text, searcher.reader())
-        filters = []
-        if article:
-            filters.append(wq.Term("article", article))
-        if since or until:
-            filters.append(wq.TermRange("date", since or "0000", (until or "9999") + "\uffff"))
-        filter_query = wq.And(filters) if filters else None
-        wanted = (offset + limit) * (group * 4 if group else 1)
-        found, counts, total = _unique_hits(searcher, compiled.query, filter_query, wanted)
-        picked = list(zip(found, counts))
-        groups: dict[str, int] = {}
-        if group:
-            by_article: dict[str, list] = {}
-            for hit, count in picked:
-                article_id = hit[2]["article"]
-                by_article.setdefault(article_id, [])
-                if len(by_article[article_id]) < group:
-                    by_article[article_id].append((hit, count))
-            chosen = list(by_article)[offset : offset + limit]
-            groups = {a: n for n, a in enumerate(chosen, start=offset + 1)}
-            picked = [pair for a in chosen for pair in by_article[a]]
-            first_rank = 1
-        else:
-            picked = picked[offset : offset + limit]
-            first_rank = offset + 1
-        hits = []
-        articles: dict[str, dict] = {}
-        for rank, ((docnum, score, stored), duplicates) in enumerate(picked, start=first_rank):
-            before, after = _context(searcher, stored["article"], docnum, stored["para"], context)
-            if stored["article"] not in articles:
-                articles[stored["article"]] = article_fields(searcher, stored["article"], docnum, stored["para"])
-            meta = articles[stored["article"]]
-            hits.append(
-                Hit(
-                    rank=rank,
-                    score=round(score, 4),
-                    article=stored["article"],
-                    paragraph=stored["para"],
-                    title=meta.get("title", ""),
-                    date=_none_if_empty(meta.get("date")),
-                    author=_none_if_empty(meta.get("author")),
-                    url=_none_if_empty(meta.get("url")),
-                    text=stored["text"],
-                    highlights=highlight_spans(stored["text"], compiled),
-                    duplicates=duplicates,
-                    group=groups.get(stored["article"]),
-                    before=before,
-                    after=after,
-                )
+    compiled = compile_query(text, snapshot)
+    filters = Filters(article=article, since=check_date(since, "since"), until=check_date(until, "until"))
+    wanted = (offset + limit) * (group * 4 if group else 1)
+    found, counts, total, full = _unique_hits(snapshot, compiled.query, filters, wanted)
+    picked = list(zip(found, counts))
+    groups: dict[str, int] = {}
+    if group:
+        by_article: dict[str, list] = {}
+        for hit, count in picked:
+            article_id = hit[0].article
+            by_article.setdefault(article_id, [])
+            if len(by_article[article_id]) < group:
+                by_article[article_id].append((hit, count))
+        chosen = list(by_article)[offset : offset + limit]
+        groups = {a: n for n, a in enumerate(chosen, start=offset + 1)}
+        picked = [pair for a in chosen for pair in by_article[a]]
+        first_rank = 1
+    else:
+        picked = picked[offset : offset + limit]
+        first_rank = offset + 1
+    hits = []
+    articles: dict[str, object] = {}
+    for rank, ((paragraph, score, complete), duplicates) in enumerate(picked, start=first_rank):
+        before, after = _context(snapshot, paragraph, context)
+        if paragraph.article not in articles:
+            articles[paragraph.article] = snapshot.article_meta(paragraph.ref)
+        meta = articles[paragraph.article]
+        hits.append(
+            Hit(
+                rank=rank,
+                score=round(score, 4),
+                article=paragraph.article,
+                paragraph=paragraph.number,
+                title=meta.title,
+                date=meta.date,
+                author=meta.author,
+                url=meta.url,
+                text=paragraph.text,
+                highlights=highlight_spans(paragraph.text, compiled),
+                duplicates=duplicates,
+                group=groups.get(paragraph.article),
+                complete=complete,
+                before=before,
+                after=after,
             )
-        suggestion = None
-        if total < SUGGEST_BELOW:
-            from searcher.suggest import suggest
+        )
+    suggestion = None
+    if (total if full is None else full) < SUGGEST_BELOW:
+        from searcher.suggest import suggest
 
-            suggestion = suggest(text, searcher, filter_query, total)
+        suggestion = suggest(text, snapshot, filters, total if full is None else full)
     return Results(
         query=text,
         hits=tuple(hits),
         total=total,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
         suggestion=suggestion,
+        complete=full,
     )

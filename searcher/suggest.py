@@ -11,53 +11,76 @@ from __future__ import annotations
 
 import math
 
+from searcher.errors import SearcherError
+
+from searcher.engine import schema as s
 from searcher.query import compile_query
 from searcher.text import SYLLABLE_RE, canonical_syllable, fold_accents, has_accents, normalize_query, variant_term
 
 MAX_CANDIDATES = 8
+# A longer query is pasted text rather than typed words: no correction is offered (each
+# syllable's candidates cost a vocabulary scan, which a 1,000-word query would pay 1,000 times).
+MAX_SYLLABLES = 16
 
 
-def _variants_by_fold(reader) -> dict[str, list[str]]:
-    variants: dict[str, list[str]] = {}
-    for term in reader.lexicon("syl"):
-        text = term.decode("utf-8")
-        variants.setdefault(fold_accents(text), []).append(text)
-    return variants
+MAX_TYPO_LENGTH = 8  # no Vietnamese syllable is longer ("nghiêng" is 7)
+MAX_EDIT_SEARCHES = 4  # distinct unknown syllables looked up by edit distance, per query
 
 
-def _candidates(syllable: str, reader, variants, accentless: bool) -> list[str]:
+def _typo_like(canon: str) -> bool:
+    """Whether a syllable not in the index may be a mistyped one: Vietnamese letters only,
+    of a syllable's length. The edit-distance search costs a walk of the term dictionary
+    (tenths of a second each) and would find nothing useful for anything else."""
+    return len(canon) <= MAX_TYPO_LENGTH and canon.isalpha() and fold_accents(canon).isascii()
+
+
+def _candidates(syllable: str, vocabulary, variants, accentless: bool, edits: bool = True) -> list[str]:
     canon = canonical_syllable(syllable).lower()
-    known = reader.doc_frequency("syl", canon) > 0
+    known = vocabulary.doc_frequency(s.SYL, canon) > 0
+    distances = (1, 2) if len(canon) >= 4 else (1,)  # two edits make anything of a short syllable
+    if not known and not (edits and _typo_like(canon)):
+        distances = ()
     if accentless:
         folded = fold_accents(canon)
-        found = variants.get(folded, [])
-        for distance in (1, 2):
+        found = list(variants.get(folded, []))
+        for distance in distances:
             if found:
                 break
-            for near in reader.terms_within("fold", folded, distance):
-                found.extend(variants.get(near, []))
+            near = vocabulary.terms_within(s.FOLD, folded, distance)
+            for terms in vocabulary.variants_of(s.SYL, near).values():
+                found.extend(terms)
     elif known:
         return [canon]
     else:
         found = []
-        for distance in (1, 2):
-            found = [t for t in reader.terms_within("syl", canon, distance) if t != canon]
+        for distance in distances:
+            found = [t for t in vocabulary.terms_within(s.SYL, canon, distance) if t != canon]
             if found:
                 break
     if not found:
         return [canon]
-    found.sort(key=lambda t: -reader.doc_frequency("syl", t))
+    frequencies = vocabulary.doc_frequencies(s.SYL, found)  # one request on a cluster
+    found.sort(key=lambda t: -frequencies[t])
     return found[:MAX_CANDIDATES]
 
 
-def _best_sequence(columns: list[list[str]], reader) -> list[str]:
-    """Viterbi over candidate syllables: unigram and bigram document frequencies."""
+def _best_sequence(columns: list[list[str]], vocabulary) -> list[str]:
+    """Viterbi over candidate syllables: unigram and bigram document frequencies (asked
+    all at once: one request each on a cluster)."""
+
+    def pair(a: str, b: str) -> str:
+        return variant_term(f"{fold_accents(a)}_{fold_accents(b)}", f"{a}_{b}")
+
+    unigrams = vocabulary.doc_frequencies(s.SYL, [t for column in columns for t in column])
+    bigrams = vocabulary.doc_frequencies(
+        s.BIGRAM, [pair(a, b) for left, right in zip(columns, columns[1:]) for a in left for b in right]
+    )
 
     def unigram(term: str) -> float:
-        return math.log1p(reader.doc_frequency("syl", term))
+        return math.log1p(unigrams[term])
 
     def bigram(a: str, b: str) -> float:
-        return 2.0 * math.log1p(reader.doc_frequency("big", variant_term(f"{fold_accents(a)}_{fold_accents(b)}", f"{a}_{b}")))
+        return 2.0 * math.log1p(bigrams[pair(a, b)])
 
     best = {t: (unigram(t), [t]) for t in columns[0]}
     for column in columns[1:]:
@@ -72,17 +95,24 @@ def _best_sequence(columns: list[list[str]], reader) -> list[str]:
     return max(best.values(), key=lambda item: item[0])[1]
 
 
-def suggest(text: str, searcher, filter_query, total: int) -> str | None:
+def suggest(text: str, snapshot, filters, total: int) -> str | None:
     """A better query than ``text`` (which found ``total`` paragraphs), or ``None``."""
     form = normalize_query(text)
     matches = list(SYLLABLE_RE.finditer(form))
-    if not matches:
+    if not matches or len(matches) > MAX_SYLLABLES:
         return None
-    reader = searcher.reader()
     accentless = not has_accents(form)
-    variants = _variants_by_fold(reader) if accentless else {}
-    columns = [_candidates(m.group(0), reader, variants, accentless) for m in matches]
-    chosen = _best_sequence(columns, reader)
+    syllables = [canonical_syllable(m.group(0)).lower() for m in matches]
+    snapshot.doc_frequencies(s.SYL, syllables)  # asked together (a cluster caches them)
+    variants = snapshot.variants_of(s.SYL, [fold_accents(t) for t in syllables]) if accentless else {}
+    found: dict[str, list[str]] = {}
+    columns = []
+    for m in matches:
+        syllable = m.group(0)
+        if syllable not in found:
+            found[syllable] = _candidates(syllable, snapshot, variants, accentless, edits=len(found) < MAX_EDIT_SEARCHES)
+        columns.append(found[syllable])
+    chosen = _best_sequence(columns, snapshot)
     pieces, last = [], 0
     for match, syllable in zip(matches, chosen):
         pieces.append(form[last : match.start()])
@@ -93,8 +123,8 @@ def suggest(text: str, searcher, filter_query, total: int) -> str | None:
     if candidate.lower() == form.lower():
         return None
     try:
-        better = searcher.search(compile_query(candidate, reader).query, limit=1, filter=filter_query)
-    except Exception:
+        better = snapshot.count(compile_query(candidate, snapshot).query, filters)
+    except SearcherError:
         return None
     # An accentless query is shown its accented form as long as that finds something.
-    return candidate if len(better) > total or (accentless and len(better) > 0) else None
+    return candidate if better > total or (accentless and better > 0) else None

@@ -4,16 +4,17 @@ import unicodedata
 
 import pytest
 
-from searcher.analysis import VietnameseTokenizer, analyze
-from searcher.corpus import scan_corpus
-from searcher.segment import segmenter
+from searcher.analysis import analyze
+from searcher.engine.schema import ANALYZED, BIGRAM, FOLD, SYL, WORD, FieldSpec, field_postings, unit_terms
+from searcher.corpus import Corpus
+from searcher.wordseg import segmenter
 from searcher.text import SYLLABLE_RE, canonical_tones, fold_accents
 from tests.conftest import CORPUS
 
 
 def _seed_paragraphs():
     paragraphs = []
-    for source in scan_corpus(CORPUS):
+    for source in Corpus(CORPUS).sources():
         paragraphs.extend(source.load().paragraphs)
     assert len(paragraphs) > 50
     return paragraphs
@@ -55,33 +56,33 @@ def test_offsets_survive_invisible_characters_and_nfd_sources():
     assert [u.canon for u in analysis.words] == ["chữa", "căn_bệnh", "sợ", "trách_nhiệm"]
 
 
-def test_whoosh_tokenizer_carries_offsets():
+def test_indexed_fields_are_views_of_one_analysis():
     text = "Bệnh “sợ trách nhiệm” ở Bình Thuận"
-    tokens = [
-        (t.text, t.pos, text[t.startchar : t.endchar])
-        for t in VietnameseTokenizer("syllables")(text, positions=True, chars=True)
-    ]
-    # The quote between "Bệnh" and "sợ" leaves a position gap: no phrase spans it.
-    assert tokens[:3] == [("bệnh", 0, "Bệnh"), ("sợ", 2, "sợ"), ("trách", 3, "trách")]
-    words = [t.text for t in VietnameseTokenizer("words")(text)]
-    assert words == ["bệnh", "sợ", "trách_nhiệm", "ở", "bình_thuận"]
-    folded = [t.text for t in VietnameseTokenizer("words", folded=True)(text)]
-    assert folded == ["benh", "so", "trach_nhiem", "o", "binh_thuan"]
+    analysis = analyze(text)
+    syllables = field_postings(ANALYZED[SYL], analysis)
+    # Punctuation leaves no gap: a phrase copied with its quotes still matches.
+    assert [(t, p) for t, p in syllables.items()][:3] == [("bệnh", [0]), ("sợ", [1]), ("trách", [2])]
+    assert [text[u.start : u.end] for u in analysis.syllables][:3] == ["Bệnh", "sợ", "trách"]
+    assert unit_terms(FieldSpec("words"), analysis.words) == ["bệnh", "sợ", "trách_nhiệm", "ở", "bình_thuận"]
+    assert unit_terms(FieldSpec("words", folded=True), analysis.words) == ["benh", "so", "trach_nhiem", "o", "binh_thuan"]
+    assert list(field_postings(ANALYZED[FOLD], analysis))[:2] == ["benh", "so"]
     # What the index holds: "folded|canonical", so the accent variants of a word sit side by
     # side in the term dictionary (đ folds to d).
-    keyed = [t.text for t in VietnameseTokenizer("bigrams", keyed=True)("trách nhiệm Đảng viên")]
+    keyed = list(field_postings(ANALYZED[BIGRAM], analyze("trách nhiệm Đảng viên")))
     assert keyed == ["trach_nhiem|trách_nhiệm", "nhiem_dang|nhiệm_đảng", "dang_vien|đảng_viên"]
+    assert dict(field_postings(ANALYZED[WORD], analyze("sợ sợ trách nhiệm"))) == {"so|sợ": 2, "trach_nhiem|trách_nhiệm": 1}
 
 
-def test_phrases_do_not_span_punctuation_but_do_span_hyphens():
-    positions = dict(
-        (t.text, t.pos)
-        for t in VietnameseTokenizer("syllables")("chức trách, nhiệm vụ Rịa-Vũng Tàu", positions=True)
-    )
-    assert positions["nhiệm"] - positions["trách"] == 2
+def test_positions_and_bigrams_continue_across_punctuation():
+    """As in SQLite FTS5 and Lucene: "minh bạch, dân chủ" is the phrase "minh bạch dân chủ"."""
+    analysis = analyze("chức trách, nhiệm vụ Rịa-Vũng Tàu (3.5 phần trăm)")
+    positions = {t: p[0] for t, p in field_postings(ANALYZED[SYL], analysis).items()}
+    assert positions["nhiệm"] - positions["trách"] == 1
     assert positions["vũng"] - positions["rịa"] == 1
-    bigrams = [t.text for t in VietnameseTokenizer("bigrams")("chức trách, nhiệm vụ Rịa-Vũng Tàu")]
-    assert "trách_nhiệm" not in bigrams and "rịa_vũng" in bigrams
+    assert positions["5"] - positions["3"] == 1
+    bigrams = [u.canon for u in analysis.bigrams]
+    assert {"trách_nhiệm", "rịa_vũng", "tàu_3", "3_5", "5_phần"} <= set(bigrams)
+    assert len(bigrams) == len(analysis.syllables) - 1
 
 
 @pytest.mark.parametrize("word", ["ở", "in", "to", "an", "không", "và", "là", "a"])

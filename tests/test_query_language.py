@@ -12,7 +12,9 @@ from tests.test_cli import hits_of
 
 
 def lower(text: str) -> str:
-    return canonical_tones(text).lower()
+    """The text's syllables, lowercased, tones in canonical place, one space apart: a
+    phrase matches across punctuation, so it is looked for here."""
+    return " ".join(re.findall(r"[^\W_]+", canonical_tones(text).lower()))
 
 
 def test_exclusion_removes_every_paragraph_with_the_phrase(run):
@@ -35,10 +37,12 @@ def test_or_returns_paragraphs_with_either_phrase(run):
 
 def test_parentheses_group_alternatives(run):
     hits = hits_of(run("query", '(kỷ luật OR "nêu gương") cán bộ', "--json", "-n", "500"))
-    assert hits
-    for hit in hits:
-        # Accented words also match other accents (ranked lower): compare folded forms.
-        words = set(re.findall(r"[^\W_]+", fold_accents(hit["text"])))
+    full = [h for h in hits if h["complete"]]
+    assert full and hits[: len(full)] == full  # the full matches first
+    for hit in full:
+        # Accented words also match other accents (ranked lower): compare folded forms;
+        # a word may be in the article's title.
+        words = set(re.findall(r"[^\W_]+", fold_accents(hit["text"] + " " + hit["title"])))
         assert {"can", "bo"} <= words
         assert {"ky", "luat"} <= words or "neu guong" in fold_accents(hit["text"])
 
@@ -103,8 +107,8 @@ def test_context_brings_the_neighbouring_paragraphs(run):
 
 def test_a_typo_gets_a_suggestion_from_the_vocabulary(run):
     result = run("query", "trách nhiệmm")
-    assert result.exit_code == 1
-    assert result.stderr.strip() == "Did you mean: trách nhiệm?"
+    assert result.exit_code == 1  # no paragraph has both words
+    assert "Did you mean: trách nhiệm?" in result.stderr.splitlines()
     summary = json.loads(run("query", "kỷ luậtt", "--json").stdout.splitlines()[-1])
     assert summary["suggestion"] == "kỷ luật"
 
@@ -112,7 +116,7 @@ def test_a_typo_gets_a_suggestion_from_the_vocabulary(run):
 def test_an_accentless_query_with_a_typo_gets_its_accented_form(run):
     result = run("query", "so trach nhiemm")
     assert result.exit_code == 1
-    assert result.stderr.strip() == "Did you mean: sợ trách nhiệm?"
+    assert "Did you mean: sợ trách nhiệm?" in result.stderr.splitlines()
 
 
 def test_a_query_that_finds_plenty_gets_no_suggestion(run):
@@ -127,7 +131,7 @@ def test_explain_shows_the_parsed_query(run):
     assert len(result.stdout.splitlines()) == 1
 
 
-def test_batch_answers_many_queries_with_query_ids(seed_index):
+def test_batch_answers_many_queries_with_query_ids(engine, seed_index):
     from click.testing import CliRunner
 
     from searcher.cli import cli
@@ -137,7 +141,7 @@ def test_batch_answers_many_queries_with_query_ids(seed_index):
         ["sợ trách nhiệm", json.dumps({"id": "q-7", "query": "nêu gương"}, ensure_ascii=False), "", "zzzxq"]
     )
     result = CliRunner().invoke(
-        cli, ["--index", str(seed_index), "--corpus", str(CORPUS), "query", "--batch", "-", "-n", "2"], input=lines
+        cli, [*engine.args(seed_index), "--corpus", str(CORPUS), "query", "--batch", "-", "-n", "2"], input=lines
     )
     assert result.exit_code == 0
     records = [json.loads(line) for line in result.stdout.splitlines()]
@@ -147,7 +151,7 @@ def test_batch_answers_many_queries_with_query_ids(seed_index):
     assert {r["query"] for r in hits} == {"sợ trách nhiệm", "nêu gương"}
 
 
-def test_batch_reports_a_bad_json_line_and_goes_on(seed_index):
+def test_batch_reports_a_bad_json_line_and_goes_on(engine, seed_index):
     from click.testing import CliRunner
 
     from searcher.cli import cli
@@ -155,12 +159,19 @@ def test_batch_reports_a_bad_json_line_and_goes_on(seed_index):
 
     result = CliRunner().invoke(
         cli,
-        ["--index", str(seed_index), "--corpus", str(CORPUS), "query", "--batch", "-"],
+        [*engine.args(seed_index), "--corpus", str(CORPUS), "query", "--batch", "-"],
         input='{"id": 1, "q": "thiếu khoá query"}\nnêu gương\n',
     )
-    assert result.exit_code == 0
+    assert result.exit_code == 2  # a query failed; the others were answered
     assert 'batch line 1: not a JSON object with a "query"' in result.stderr
-    assert any(json.loads(line)["query_id"] == 2 for line in result.stdout.splitlines())
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[0] == {
+        "type": "error",
+        "query_id": 1,
+        "query": '{"id": 1, "q": "thiếu khoá query"}',
+        "message": 'batch line 1: not a JSON object with a "query" string',
+    }
+    assert any(r["query_id"] == 2 and r["type"] == "hit" for r in records)
 
 
 def test_a_question_needs_only_a_quorum_of_its_words(run):
@@ -174,7 +185,7 @@ def test_short_keyword_queries_still_need_every_word(run):
     assert run("query", "ngộ độc thực phẩm").exit_code == 1
 
 
-def test_an_empty_index_answers_a_batch_with_no_hits(tmp_path):
+def test_an_empty_index_answers_a_batch_with_no_hits(engine, tmp_path):
     """A batch keeps its searcher between queries; on an empty index Whoosh's refresh of
     it failed (a traceback at the second query)."""
     from click.testing import CliRunner
@@ -183,7 +194,7 @@ def test_an_empty_index_answers_a_batch_with_no_hits(tmp_path):
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    args = ["--index", str(tmp_path / "index"), "--corpus", str(corpus)]
+    args = [*engine.args(tmp_path / "index"), "--corpus", str(corpus)]
     assert CliRunner().invoke(cli, [*args, "index"]).exit_code == 0
     result = CliRunner().invoke(cli, [*args, "query", "--batch", "-"], input="sợ trách nhiệm\nnêu gương\ncán bộ\n")
     assert result.exit_code == 1 and (result.exception is None or isinstance(result.exception, SystemExit))
@@ -208,7 +219,7 @@ def test_an_accentless_word_with_many_variants_in_every_paragraph_still_ranks(tm
             encoding="utf-8",
         )
     if dense:
-        monkeypatch.setattr("searcher.search.DENSE_MIN_DOCS", 0)  # numpy's evaluator
+        monkeypatch.setattr("searcher.engine.evaluate.DENSE_MIN_DOCS", 0)  # numpy tables
     args = ["--index", str(tmp_path / "index"), "--corpus", str(corpus)]
     result = CliRunner().invoke(cli, [*args, "query", "so", "-n", "1", "--json"])
     assert result.exit_code == 0

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from searcher.segment import segmenter
+from searcher.wordseg import segmenter
 from tests.conftest import CORPUS, shared_path
 
 
@@ -46,12 +46,12 @@ def test_identical_to_pyvi_on_all_shared_text():
     assert differing == []
 
 
-def test_query_path_does_not_import_heavy_modules(seed_index):
+def test_query_path_does_not_import_heavy_modules(engine, seed_index):
     code = (
         "import sys\n"
         "from searcher.cli import cli\n"
         "try:\n"
-        f"    cli(['--index', {str(seed_index)!r}, '--corpus', {str(CORPUS)!r}, 'query', 'sợ trách nhiệm', '--json'])\n"
+        f"    cli([*{engine.args(seed_index)!r}, '--corpus', {str(CORPUS)!r}, 'query', 'sợ trách nhiệm', '--json'])\n"
         "except SystemExit:\n"
         "    pass\n"
         "heavy = [m for m in ('sklearn', 'scipy', 'numpy', 'pyvi.ViTokenizer', 'pycrfsuite') if m in sys.modules]\n"

@@ -4,30 +4,37 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from whoosh.query import Every
 
-from searcher import store
-from searcher.corpus import scan_corpus
-from searcher.store import Index
+from searcher.corpus import Corpus
+from searcher.engine import embedded
+from searcher.index import Index
 from tests.conftest import CORPUS
 
 SEED_IDS = sorted(p.stem for p in CORPUS.glob("*.txt"))
 
 
-def indexed_pids(index_dir: Path) -> list[str]:
-    index = Index.open(index_dir)
-    with index._ix.searcher() as searcher:
-        return [f"{d['article']}#{d['para']}" for d in searcher.search(Every(), limit=None) for d in [d.fields()]]
+def indexed_pids(location) -> list[str]:
+    """``article#paragraph`` of every paragraph the index holds (at an engine's location)."""
+    index = Index.open(location)
+    snapshot = index.engine.snapshot()
+    pids = []
+    for article_id in index.engine.versions():
+        article = snapshot.article(article_id)
+        pids.extend(f"{article_id}#{n}" for n in range(1, len(article.paragraphs) + 1))
+    assert len(pids) == index.stats().paragraphs
+    return pids
 
 
 def corpus_paragraphs(corpus: Path) -> int:
-    return sum(len(s.load().paragraphs) for s in scan_corpus(corpus))
+    return sum(len(s.load().paragraphs) for s in Corpus(corpus).sources())
 
 
-def test_index_reports_what_it_did_and_only_touches_changes(run, corpus_copy, tmp_path):
+def test_index_reports_what_it_did_and_only_touches_changes(engine, run, corpus_copy, tmp_path):
     index = tmp_path / "index"
     first = run("index", index=index, corpus=corpus_copy)
     assert first.exit_code == 0
@@ -47,43 +54,55 @@ def test_index_reports_what_it_did_and_only_touches_changes(run, corpus_copy, tm
     third = run("index", index=index, corpus=corpus_copy)
     assert "0 added, 0 updated, 0 removed, 5 unchanged" in third.stderr
 
-    pids = indexed_pids(index)
+    pids = indexed_pids(engine.location(index))
     assert len(pids) == len(set(pids)) == corpus_paragraphs(corpus_copy)
     assert not any(p.startswith(SEED_IDS[1]) for p in pids)
     assert run("query", "nuôi cá lồng", index=index, corpus=corpus_copy).exit_code == 0
     assert run("query", "kỷ luật phát ngôn", "--article", SEED_IDS[0], index=index, corpus=corpus_copy).exit_code == 0
 
 
-def test_rebuild_starts_over_with_the_same_content(run, corpus_copy, tmp_path):
+def test_rebuild_starts_over_with_the_same_content(engine, run, corpus_copy, tmp_path):
     index = tmp_path / "index"
     run("index", index=index, corpus=corpus_copy)
-    before = sorted(indexed_pids(index))
+    before = sorted(indexed_pids(engine.location(index)))
     rebuilt = run("index", "--rebuild", index=index, corpus=corpus_copy)
     assert rebuilt.exit_code == 0
     assert "5 added" in rebuilt.stderr
-    assert sorted(indexed_pids(index)) == before
+    assert sorted(indexed_pids(engine.location(index))) == before
 
 
-def test_parallel_workers_index_exactly_what_one_process_does(corpus_copy, tmp_path, monkeypatch):
+def engine_module(engine):
+    """The module of the engine under test (its PARALLEL_MIN_PARAGRAPHS)."""
+    if engine.name == "embedded":
+        return embedded
+    from searcher.engine import opensearch
+
+    return opensearch
+
+
+def test_parallel_workers_index_exactly_what_one_process_does(engine, corpus_copy, tmp_path, monkeypatch):
     # Enough paragraphs to take the parallel path; the same articles under other ids.
-    for source in list(scan_corpus(corpus_copy)):
+    for source in list(Corpus(corpus_copy).sources()):
         for copy in range(3):
             shutil.copy(source.path, corpus_copy / f"{source.id}_copy{copy}.txt")
-    monkeypatch.setattr(store, "PARALLEL_MIN_PARAGRAPHS", 50)
-    serial = Index.create(tmp_path / "serial")
-    serial.sync(corpus_copy, jobs=1)
-    parallel = Index.create(tmp_path / "parallel")
-    report = parallel.sync(corpus_copy, jobs=2)
+    monkeypatch.setattr(engine_module(engine), "PARALLEL_MIN_PARAGRAPHS", 50)
+    serial = Index.open_or_create(engine.location(tmp_path / "serial"), corpus=corpus_copy)
+    serial.sync(jobs=1)
+    parallel = Index.open_or_create(engine.location(tmp_path / "parallel"), corpus=corpus_copy)
+    report = parallel.sync(jobs=2)
     assert report.added == 20
-    assert len(parallel._ix._segments()) == 2
-    assert sorted(indexed_pids(tmp_path / "parallel")) == sorted(indexed_pids(tmp_path / "serial"))
+    if engine.name == "embedded":
+        assert parallel.stats().segments == 2
+    assert sorted(indexed_pids(engine.location(tmp_path / "parallel"))) == sorted(
+        indexed_pids(engine.location(tmp_path / "serial"))
+    )
     for query in ("sợ trách nhiệm", "so trach nhiem", '"nêu gương"'):
         a, b = serial.search(query, limit=1000), parallel.search(query, limit=1000)
         assert a.total == b.total > 0
         assert sorted(h.score for h in a.hits) == pytest.approx(sorted(h.score for h in b.hits))
 
 
-def test_add_copies_articles_into_the_corpus_and_indexes_them(run, corpus_copy, tmp_path):
+def test_add_copies_articles_into_the_corpus_and_indexes_them(engine, run, corpus_copy, tmp_path):
     index = tmp_path / "index"
     run("index", index=index, corpus=corpus_copy)
     incoming = tmp_path / "incoming"
@@ -107,15 +126,15 @@ def test_add_copies_articles_into_the_corpus_and_indexes_them(run, corpus_copy, 
     (incoming / "bao_a.txt").write_text("Cá lồng\n\nNông dân nuôi cá lồng trên sông Đà.\n", encoding="utf-8")
     again = run("add", str(incoming / "bao_a.txt"), index=index, corpus=corpus_copy)
     assert "0 added, 1 updated" in again.stderr
-    pids = indexed_pids(index)
+    pids = indexed_pids(engine.location(index))
     assert len(pids) == len(set(pids))
     assert run("query", "thủy điện", index=index, corpus=corpus_copy).exit_code == 1
     assert run("query", "sông Đà", index=index, corpus=corpus_copy).exit_code == 0
 
 
-def test_add_from_stdin(run, corpus_copy, tmp_path):
+def test_add_from_stdin(engine, run, corpus_copy, tmp_path):
     index = tmp_path / "index"
-    result = CliInput(run).invoke(
+    result = CliInput(engine).invoke(
         "add", "-", index=index, corpus=corpus_copy, stdin="Tin nhanh\n\nMưa lớn gây ngập ở Cần Thơ.\n"
     )
     assert result.exit_code == 0, result.stderr
@@ -125,15 +144,16 @@ def test_add_from_stdin(run, corpus_copy, tmp_path):
 class CliInput:
     """``run`` with standard input."""
 
-    def __init__(self, run):
-        self.run = run
+    def __init__(self, engine):
+        self.engine = engine
 
     def invoke(self, *args, index, corpus, stdin):
         from click.testing import CliRunner
 
         from searcher.cli import cli
 
-        return CliRunner().invoke(cli, ["--index", str(index), "--corpus", str(corpus), *args], input=stdin.encode())
+        argv = [*self.engine.args(index), "--corpus", str(corpus), *args]
+        return CliRunner().invoke(cli, argv, input=stdin.encode())
 
 
 def test_remove_takes_an_article_out_of_corpus_and_index(run, corpus_copy, tmp_path):
@@ -162,7 +182,7 @@ def test_query_warns_when_the_corpus_changed(run, corpus_copy, tmp_path):
     assert warned.stdout  # the answer still comes, from the index as it is
 
 
-def test_a_bad_file_is_skipped_by_name_and_the_rest_indexed(run, corpus_copy, tmp_path):
+def test_a_bad_file_is_skipped_by_name_and_the_rest_indexed(engine, run, corpus_copy, tmp_path):
     index = tmp_path / "index"
     (corpus_copy / "broken.txt").write_bytes(b"\x00\x01\x02PNG\x00\x00binary" * 50)
     (corpus_copy / "empty.txt").write_bytes(b"")
@@ -170,37 +190,53 @@ def test_a_bad_file_is_skipped_by_name_and_the_rest_indexed(run, corpus_copy, tm
     assert result.exit_code == 2
     assert "broken.txt" in result.stderr and "empty.txt" in result.stderr
     assert "Traceback" not in result.stderr
-    assert sorted({p.split("#")[0] for p in indexed_pids(index)}) == SEED_IDS
+    assert sorted({p.split("#")[0] for p in indexed_pids(engine.location(index))}) == SEED_IDS
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_a_file_that_turns_bad_keeps_its_indexed_version(run, corpus_copy, tmp_path, monkeypatch, jobs):
+def test_a_file_that_turns_bad_keeps_its_indexed_version(engine, run, corpus_copy, tmp_path, monkeypatch, jobs):
     """Parsed where it is indexed (in a worker with --jobs 2), a file that cannot be read
     any more is reported by name, and the version indexed before stays searchable."""
-    monkeypatch.setattr(store, "PARALLEL_MIN_PARAGRAPHS", 1)
+    monkeypatch.setattr(engine_module(engine), "PARALLEL_MIN_PARAGRAPHS", 1)
     index = tmp_path / "index"
     run("index", index=index, corpus=corpus_copy)
-    before = [p for p in indexed_pids(index) if p.startswith(SEED_IDS[2])]
+    before = [p for p in indexed_pids(engine.location(index)) if p.startswith(SEED_IDS[2])]
     (corpus_copy / f"{SEED_IDS[2]}.txt").write_bytes(bytes(range(256)) * 8)
     (corpus_copy / f"{SEED_IDS[3]}.txt").write_text("Bài sửa\n\nCán bộ dám làm, dám chịu trách nhiệm.\n", encoding="utf-8")
     result = run("index", "--jobs", jobs, index=index, corpus=corpus_copy)
     assert result.exit_code == 2
     assert f"{SEED_IDS[2]}.txt" in result.stderr and "Traceback" not in result.stderr
     assert "0 added, 1 updated, 0 removed, 3 unchanged" in result.stderr
-    assert [p for p in indexed_pids(index) if p.startswith(SEED_IDS[2])] == before
-    assert [p for p in indexed_pids(index) if p.startswith(SEED_IDS[3])] == [f"{SEED_IDS[3]}#1", f"{SEED_IDS[3]}#2"]
+    assert [p for p in indexed_pids(engine.location(index)) if p.startswith(SEED_IDS[2])] == before
+    assert [p for p in indexed_pids(engine.location(index)) if p.startswith(SEED_IDS[3])] == [f"{SEED_IDS[3]}#1", f"{SEED_IDS[3]}#2"]
 
 
+@pytest.mark.engines("embedded")
 def test_a_second_writer_waits_then_fails_clearly(run, corpus_copy, tmp_path, monkeypatch):
     index = tmp_path / "index"
     run("index", index=index, corpus=corpus_copy)
     (corpus_copy / "new.txt").write_text("Bài mới\n\nNội dung mới.\n", encoding="utf-8")
-    monkeypatch.setattr(store, "LOCK_TIMEOUT", 0.5)
-    holder = Index.open(index)._ix.writer()  # another process's writer, as far as the lock goes
+    monkeypatch.setattr(embedded, "LOCK_TIMEOUT", 0.5)
+    # Another process holds the index's write lock.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from searcher.engine.embedded import WhooshEngine\n"
+            f"writer = WhooshEngine.open({str(index)!r})._writer()\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
+        assert holder.stdout.readline().strip() == "locked"
         result = run("index", index=index, corpus=corpus_copy)
     finally:
-        holder.cancel()
+        holder.kill()
+        holder.wait()
     assert result.exit_code == 2
     assert "being updated by another searcher process" in result.stderr
     assert run("index", index=index, corpus=corpus_copy).exit_code == 0
@@ -230,23 +266,29 @@ def test_stats_summarizes_the_index(run):
     assert "articles\t5" in run("stats").stdout
 
 
-def test_paragraphs_are_found_at_their_offset_or_else_through_the_article(seed_index):
-    """Neighbouring paragraphs (and an article's title, stored with paragraph 1) are
-    looked for next to a known paragraph; a wrong guess falls back to the article's
-    postings and finds the same ones."""
-    from searcher.store import article_fields, paragraph_fields
+def test_neighbouring_paragraphs_and_titles_come_from_the_hits_own_article(engine, seed_index):
+    """-C's neighbours and a hit's title (stored with paragraph 1) are the paragraphs of
+    the hit's own article, whichever of its paragraphs the hit is."""
+    index = Index.open(engine.location(seed_index))
+    snapshot = index.engine.snapshot()
+    titles = _titles()
+    for article_id in SEED_IDS:
+        article = index.article(article_id)
+        ranked, _, _ = snapshot.top(index_query(snapshot, f"article:{article_id}"), 1000)
+        for ref, _ in ranked[:5]:
+            paragraph = snapshot.paragraph(ref)
+            near = snapshot.paragraphs_near(ref, range(1, len(article.paragraphs) + 1))
+            assert [near[n].text for n in sorted(near)] == list(article.paragraphs)
+            assert all(p.article == article_id for p in near.values())
+            assert near[paragraph.number].text == paragraph.text
+            assert snapshot.article_meta(ref).title == titles[article_id]
 
-    index = Index.open(seed_index)
-    with index.searcher() as searcher:
-        first, other = (min(searcher.document_numbers(article=a)) for a in SEED_IDS[:2])
-        by_offset = paragraph_fields(searcher, SEED_IDS[0], first, 1, [2, 3])
-        by_article = paragraph_fields(searcher, SEED_IDS[0], other, 1, [2, 3])  # a wrong hint
-        title = article_fields(searcher, SEED_IDS[0], other + 2, 3)["title"]
-    assert sorted(by_offset) == sorted(by_article) == [2, 3]
-    assert [by_offset[n]["text"] for n in (2, 3)] == [by_article[n]["text"] for n in (2, 3)]
-    assert by_offset[2]["article"] == SEED_IDS[0] and by_offset[2]["para"] == 2
-    assert title == _titles()[SEED_IDS[0]]
+
+def index_query(snapshot, text: str):
+    from searcher.query import compile_query
+
+    return compile_query(text, snapshot).query
 
 
 def _titles() -> dict[str, str]:
-    return {s.id: s.load().title for s in scan_corpus(CORPUS)}
+    return {s.id: s.load().title for s in Corpus(CORPUS).sources()}

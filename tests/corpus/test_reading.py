@@ -12,17 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from searcher.corpus import (
-    Article,
-    Source,
-    SourceError,
-    content_hash,
-    corpus_files,
-    parse_date,
-    read_article,
-    scan_corpus,
-    scan_file,
-)
+from searcher.corpus import Article, Corpus, Source, SourceError, content_hash
+from searcher.corpus.clean import parse_date
+from searcher.corpus.sources import read_article, scan_file
 from searcher.errors import SearcherError
 from tests.conftest import CORPUS
 
@@ -32,7 +24,7 @@ SEED_IDS = sorted(p.stem for p in CORPUS.glob("*.txt"))
 @pytest.fixture(scope="module")
 def seeds() -> dict[str, Article]:
     articles = {}
-    for source in scan_corpus(CORPUS):
+    for source in Corpus(CORPUS).sources():
         assert isinstance(source, Source), source
         articles[source.id[:3]] = source.load()
     assert sorted(articles) == ["000", "001", "002", "003", "004"]
@@ -286,9 +278,12 @@ def test_tone_marks_are_kept_as_written(seeds):
 
 
 def test_bundled_corpus_has_no_food_poisoning_hit(run):
+    """No paragraph has every word: exit status 1, and what is shown has only some."""
     result = run("query", "ngộ độc thực phẩm", "--json")
     assert result.exit_code == 1, result.output
-    assert '"type": "hit"' not in result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[-1]["complete"] == 0
+    assert all(r["complete"] is False for r in records[:-1])
     assert run("query", "sợ trách nhiệm", "--json").exit_code == 0  # the same index does answer
 
 
@@ -709,7 +704,7 @@ def test_a_bad_jsonl_line_is_reported_and_the_others_still_load(tmp_path):
     good = json.dumps(dict(RECORD, id="good"), ensure_ascii=False)
     no_id = json.dumps({"title": "x", "text": "y"})
     path = write(tmp_path / "mixed.jsonl", "\n".join([good, "{broken", "", no_id, good.replace("good", "good-2")]))
-    found = list(scan_corpus(tmp_path))
+    found = list(Corpus(tmp_path).sources())
     assert [type(s).__name__ for s in found] == ["Source", "SourceError", "SourceError", "Source"]
     assert "mixed.jsonl:2: not valid JSON" in str(found[1])
     assert 'mixed.jsonl:4: the article has no "id"' in str(found[2])
@@ -791,10 +786,10 @@ def test_binary_html_is_an_error(tmp_path):
 # ---------------------------------------------------------------------------------------
 
 
-def test_corpus_files_lists_every_format_and_skips_hidden_and_other_files(tmp_path):
+def test_files_lists_every_format_and_skips_hidden_and_other_files(tmp_path):
     for name in ("b.txt", "a.json", "c.jsonl", "d.html", "e.HTM", ".hidden.txt", "notes.md", "f.txt~"):
         write(tmp_path / name, "x")
-    assert [p.name for p in corpus_files(tmp_path)] == ["a.json", "b.txt", "c.jsonl", "d.html", "e.HTM"]
+    assert [p.name for p in Corpus(tmp_path).files()] == ["a.json", "b.txt", "c.jsonl", "d.html", "e.HTM"]
 
 
 def test_one_bad_file_does_not_stop_the_others(tmp_path):
@@ -802,7 +797,7 @@ def test_one_bad_file_does_not_stop_the_others(tmp_path):
     write(tmp_path / "b.txt", b"\x00\x01binary\x00")
     write(tmp_path / "c.json", "{not json")
     write(tmp_path / "d.txt", b"")
-    found = list(scan_corpus(tmp_path))
+    found = list(Corpus(tmp_path).sources())
     assert [(type(s).__name__, s.path.name) for s in found] == [
         ("Source", "a.txt"),
         ("Source", "b.txt"),  # a .txt is only decoded when it is loaded ...
@@ -827,7 +822,7 @@ def test_unchanged_bytes_keep_their_hash_and_changed_bytes_do_not(tmp_path):
 
 def test_query_start_up_imports_neither_trafilatura_nor_charset_normalizer():
     code = (
-        "import sys, searcher.cli, searcher.corpus, searcher.store;"
+        "import sys, searcher.cli, searcher.corpus, searcher.index, searcher.engine.embedded;"
         "print(sorted(m for m in ('trafilatura', 'charset_normalizer', 'lxml') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -883,3 +878,26 @@ def test_json_fields_in_tcvn3_are_converted_too(tmp_path):
     article = read_article(write(tmp_path / "a.json", json.dumps(record, ensure_ascii=False)))
     assert (article.title, article.author) == ("Cộng hoà xã hội chủ nghĩa Việt Nam", "Thành Trung")
     assert article.paragraphs == ("Cộng hoà xã hội chủ nghĩa Việt Nam", "Độc lập - Tự do - Hạnh phúc")
+
+
+def test_listing_the_corpus_loads_no_parser():
+    """`searcher query` lists the corpus at every start: no cleaning rules, decoders,
+    trafilatura or charset-normalizer for that."""
+    code = (
+        "import sys, searcher.corpus as c; corpus = c.Corpus(sys.argv[1]); corpus.files(); corpus.signature();"
+        "print(sorted(m for m in sys.modules if m.startswith(('searcher.corpus.', 'trafilatura', 'charset_normalizer'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(CORPUS)], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == (
+        "['searcher.corpus.folder', 'searcher.corpus.listing', 'searcher.corpus.model', 'searcher.corpus.sources']"
+    )
+
+
+def test_every_invisible_character_of_searcher_text_is_dropped_from_stored_text(tmp_path):
+    """One set of invisible characters (searcher.text.INVISIBLE), direction marks included."""
+    from searcher.text import INVISIBLE
+
+    for ch in sorted(INVISIBLE):
+        text = article_text("Cán bộ “7 dám”", f"Nhiều cán{ch} bộ còn sợ trách{ch}nhiệm khi làm việc.")
+        article = read_article(write(tmp_path / "a.txt", text))
+        assert article.paragraphs[1] == "Nhiều cán bộ còn sợ tráchnhiệm khi làm việc.", hex(ord(ch))

@@ -1,7 +1,7 @@
 """A faster start for the query path: two things Whoosh imports that searcher never uses.
 
-A cold ``searcher query`` is judged against the bare import of whoosh, click and rich
-(issue 5), so import time counts:
+A cold ``searcher query`` is judged against the bare import of whoosh, click and rich,
+so import time counts:
 
 - ``whoosh.reading`` imports the ``cached_property`` package for one attribute
   (``SegmentReader.deleted_docs_set``); that package imports asyncio (~30 ms) to support
