@@ -34,7 +34,7 @@ LIMIT = 10
 WEIGHTS = tuple(round(w, 2) for w in np.arange(0.3, 1.0001, 0.05))
 POOLS = (20, 50, 100)
 NEARESTS = (0, 10, 20, 50)
-ACCENTLESS = ("restore", "lexical", "as typed")
+ACCENTLESS = ("restore", "restore-or-lexical", "lexical", "as typed")
 FOLDS = 5
 
 
@@ -45,6 +45,7 @@ class Record:
     query: object  # tasks.Query
     variant: str
     question: bool  # no tiers (full is None): the question weight applies
+    full: int | None
     accentless: bool
     lexical: list  # [(key, bm25, complete, doc, duplicate key)]: the lexical top POOL, in order
     near: dict = field(default_factory=dict)  # mode -> [(key, cosine, allowed, dupkey, doc)] nearest first
@@ -102,7 +103,7 @@ def collect(index, work, paragraphs, headlines, progress=None) -> list[Record]:
         try:
             compiled = compile_query(text, snapshot)
         except SearcherError:
-            out.append(Record(q, variant, False, False, []))
+            out.append(Record(q, variant, False, None, False, []))
             continue
         filters = Filters()
         found, _, _, full = unique_hits(snapshot, compiled.query, filters, POOL)
@@ -110,7 +111,7 @@ def collect(index, work, paragraphs, headlines, progress=None) -> list[Record]:
             ((p.article, p.number), score, complete, _doc_of(p, paragraphs, headlines), _dup_of(p))
             for p, score, complete in found
         ]
-        rec = Record(q, variant, full is None, compiled.accentless, lexical)
+        rec = Record(q, variant, full is None, full, compiled.accentless, lexical)
         meaning = embedding_text(text)
         modes = {"as typed": meaning}
         if compiled.accentless:
@@ -148,11 +149,18 @@ class Setting:
     accentless: str = "restore"
     weight: float = 0.7
     question_weight: float = 0.7
+    partial_weight: float = 0.7
 
     def params(self):
         from searcher.hybrid import Params
 
-        return Params(self.weight, self.question_weight, self.pool, self.nearest, self.tiers, self.accentless)
+        return Params(float(self.weight), float(self.question_weight), float(self.partial_weight), self.pool,
+                      self.nearest, self.tiers, self.accentless)
+
+
+def kind(rec: Record) -> int:
+    """Which weight a query takes: 0 keyword with full matches, 1 question, 2 keyword without."""
+    return 1 if rec.question else 0 if rec.full else 2
 
 
 def _mode(rec: Record, accentless: str) -> str | None:
@@ -160,7 +168,9 @@ def _mode(rec: Record, accentless: str) -> str | None:
         return "as typed" if "as typed" in rec.near else None
     if accentless == "lexical":
         return None
-    mode = "restore" if accentless == "restore" else "as typed"
+    if accentless == "restore":  # restored, else as typed
+        return "restore" if "restore" in rec.near else "as typed" if "as typed" in rec.near else None
+    mode = "restore" if accentless == "restore-or-lexical" else "as typed"
     return mode if mode in rec.near else None
 
 
@@ -228,7 +238,7 @@ def fused_docs(rec: Record, s: Setting, weights=None) -> list | dict:
 
     if weights:
         return {w: one(w) for w in weights}
-    return one(s.question_weight if rec.question else s.weight)
+    return one((s.weight, s.question_weight, s.partial_weight)[kind(rec)])
 
 
 def rr(docs, relevant) -> float:
@@ -264,26 +274,22 @@ def fit(records, log=print):
 
 
 def best_setting(records, structures, scores, idx):
-    """Best (structure, keyword weight, question weight) on the records ``idx``."""
+    """Best (structure, weight per kind of query) on the records ``idx`` (the three kinds'
+    weights apart: the macro mean is a sum over queries, each of one kind)."""
     cells = sorted({(records[i].query.task, records[i].variant) for i in idx})
+    members = {c: [i for i in idx if (records[i].query.task, records[i].variant) == c] for c in cells}
     best = None
     for st in structures:
         per = scores[st]
-        # keyword and question queries use different weights: both chosen to maximize the
-        # macro mean (each cell's mean is a sum over its queries, the two kinds apart)
         best_w = {}
-        for kind in (False, True):
+        for k in (0, 1, 2):
             options = []
             for w in WEIGHTS:
-                total = 0.0
-                for c in cells:
-                    members = [i for i in idx if (records[i].query.task, records[i].variant) == c]
-                    n = len(members)
-                    total += sum(per[i][w] for i in members if records[i].question == kind) / max(n, 1)
-                options.append((total, -abs(w - 0.7), w))
-            best_w[kind] = max(options)[2]
-        value = _macro(records, idx, cells, lambda i: per[i][best_w[records[i].question]])
-        cand = (value, Setting(*st, weight=best_w[False], question_weight=best_w[True]))
+                total = sum(sum(per[i][w] for i in m if kind(records[i]) == k) / max(len(m), 1) for m in members.values())
+                options.append((round(total, 9), -abs(w - 0.7), w))
+            best_w[k] = max(options)[2]
+        value = _macro(records, idx, cells, lambda i: per[i][best_w[kind(records[i])]])
+        cand = (value, Setting(*st, weight=best_w[0], question_weight=best_w[1], partial_weight=best_w[2]))
         if best is None or cand[0] > best[0] + 1e-12:
             best = cand
     return best
@@ -310,7 +316,7 @@ def cross_validate(records, log=print):
         chosen.append(s)
         for i in test:
             st = (s.pool, s.nearest, s.tiers, s.accentless)
-            held[i] = scores[st][i][s.question_weight if records[i].question else s.weight]
+            held[i] = scores[st][i][(s.weight, s.question_weight, s.partial_weight)[kind(records[i])]]
     cells = sorted({(r.query.task, r.variant) for r in records})
     cv = _macro(records, list(range(len(records))), cells, lambda i: held[i])
     value, final = best_setting(records, structures, scores, list(range(len(records))))

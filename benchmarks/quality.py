@@ -133,6 +133,8 @@ def main() -> None:
     )
     parser.add_argument("--variants", nargs="+", choices=list(T.VARIANTS), help="only these variants (--semantic)")
     parser.add_argument("--verify", type=int, default=200, help="--semantic: engine runs checked against the replay")
+    parser.add_argument("--replay", action="store_true",
+                        help="--semantic: refit from the candidates the last run saved (benchmarks/data/quality-semantic)")
     args = parser.parse_args()
     if args.semantic:
         return semantic_main(args)
@@ -235,6 +237,9 @@ def semantic_main(args) -> None:
     base = Path(__file__).resolve().parent / "data" / "quality-semantic"
     records = []
     indexes = {}
+    import pickle
+
+    saved = base / "records.pickle"
     for untitled, c in ((False, collection), (True, collection.untitled())):
         name = "untitled" if untitled else "titled"
         work = [
@@ -250,13 +255,20 @@ def semantic_main(args) -> None:
         index = semantic_index(base / f"corpus-{name}", base / f"index-{name}")
         paragraphs = {match_key(d.article, d.text): d.id for d in c.docs}
         headlines = {match_key(a.id, a.title or "—") for a in c.articles}
+        indexes[name] = (index, paragraphs, headlines)
+        if args.replay:
+            continue
         started = time.perf_counter()
         got = H.collect(index, work, paragraphs, headlines, progress=print)
         print(f"  {name}: {len(work)} queries collected in {time.perf_counter() - started:.0f} s")
         for r in got:
             r.collection = name
         records += got
-        indexes[name] = (index, paragraphs, headlines)
+    if args.replay:
+        records = pickle.loads(saved.read_bytes())
+        print(f"  {len(records)} queries' candidates read from {saved}")
+    else:
+        saved.write_bytes(pickle.dumps(records))
 
     dev = [r for r in records if r.query.split == "dev"]
     started = time.perf_counter()
@@ -271,32 +283,37 @@ def semantic_main(args) -> None:
     cells = sorted({(r.query.task, r.variant) for r in dev})
     print(f"(dev macro MRR@10 of lexical alone: {H._macro(dev, list(range(len(dev))), cells, lambda i: H.rr(H.lexical_docs(dev[i]), dev[i].query.relevant)):.4f})")
     st = (final.pool, final.nearest, final.tiers, final.accentless)
-    print("\nkeyword weight at the fitted structure (question weight fitted):")
-    for w in H.WEIGHTS:
-        v = H._macro(dev, list(range(len(dev))), cells,
-                     lambda i: scores[st][i][final.question_weight if dev[i].question else w])
-        print(f"  {w:.2f}: {v:.4f}")
-    print("question weight (keyword weight fitted):")
-    for w in H.WEIGHTS:
-        v = H._macro(dev, list(range(len(dev))), cells, lambda i: scores[st][i][w if dev[i].question else final.weight])
-        print(f"  {w:.2f}: {v:.4f}")
+    print("\nBM25 weight by kind of query, at the fitted structure:")
+    fitted = (final.weight, final.question_weight, final.partial_weight)
+    names = ("keyword queries with full matches", "questions", "keyword queries without a full match")
+    counts = [sum(1 for r in dev if H.kind(r) == k) for k in range(3)]
+    for k in range(3):
+        print(f"  {names[k]} ({counts[k]} dev queries), the other weights as fitted:")
+        line = []
+        for w in H.WEIGHTS:
+            v = H._macro(dev, list(range(len(dev))), cells,
+                         lambda i: scores[st][i][w if H.kind(dev[i]) == k else fitted[H.kind(dev[i])]])
+            line.append(f"{w:.2f} {v:.4f}")
+        print("    " + "; ".join(line))
     print("one choice at a time, the others as fitted (weights as fitted):")
     for other in structures:
         if sum(a != b for a, b in zip(other, st)) == 1:
             v = H._macro(dev, list(range(len(dev))), cells,
-                         lambda i: scores[other][i][final.question_weight if dev[i].question else final.weight])
+                         lambda i: scores[other][i][fitted[H.kind(dev[i])]])
             print(f"  pool {other[0]}, nearest {other[1]}, tiers {other[2]}, accentless {other[3]}: {v:.4f}")
     print_semantic_table(records, final, args)
     verify(records, final, indexes, args.verify)
 
 
 def print_semantic_table(records, final, args) -> None:
+    from dataclasses import replace
+
     import hybrid_lab as H
 
     for split in args.splits:
         print(f"\n## {split} split: MRR@10\n")
-        print("| task | variant | queries | floor | lexical | semantic | hybrid | hybrid − lexical |")
-        print("|---|---|--:|--:|--:|--:|--:|--:|")
+        print("| task | variant | queries | floor | lexical | semantic | hybrid | hybrid − lexical | semantic, as typed | hybrid, restored or lexical | hybrid, as typed |")
+        print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
         for task in args.tasks:
             for variant in T.TASK_VARIANTS[task]:
                 rows = [r for r in records if r.query.task == task and r.variant == variant and r.query.split == split]
@@ -307,7 +324,15 @@ def print_semantic_table(records, final, args) -> None:
                 lx = sum(H.rr(H.lexical_docs(r), r.query.relevant) for r in rows) / n
                 se = sum(H.rr(H.semantic_docs(r), r.query.relevant) for r in rows) / n
                 hy = sum(H.rr(H.fused_docs(r, final), r.query.relevant) for r in rows) / n
-                print(f"| {task} | {variant} | {n} | {fl:.3f} | {lx:.3f} | {se:.3f} | {hy:.3f} | {hy - lx:+.3f} |")
+                extra = ""
+                if variant in T.ACCENTLESS_VARIANTS:
+                    typed = sum(H.rr(H._docs([d for _, _, ok, _, d in r.near.get("as typed", []) if ok][:ASK]), r.query.relevant) for r in rows) / n
+                    restored = sum(H.rr(H.fused_docs(r, replace(final, accentless="restore-or-lexical")), r.query.relevant) for r in rows) / n
+                    as_typed = sum(H.rr(H.fused_docs(r, replace(final, accentless="as typed")), r.query.relevant) for r in rows) / n
+                    extra = f" {typed:.3f} | {restored:.3f} | {as_typed:.3f} |"
+                else:
+                    extra = " | | |"
+                print(f"| {task} | {variant} | {n} | {fl:.3f} | {lx:.3f} | {se:.3f} | {hy:.3f} | {hy - lx:+.3f} |{extra}")
 
 
 def verify(records, final, indexes, count: int) -> None:

@@ -112,7 +112,32 @@ def test_hybrid_hits_carry_both_scores_beside_the_fused_one(semantic_index):
     assert hits[0]["score_lexical"] > 0 and hits[0]["highlights"]
 
 
-PARAPHRASE = "lười biếng, thờ ơ, chây ì"  # see test_a_paraphrase_query_finds_a_paragraph_without_its_words
+# Sluggish, lazy, indifferent: none of these syllables is in the bundled corpus, with any accents.
+PARAPHRASE = "chây ì, lười biếng, thờ ơ"
+AVOIDING = ("003_3b1f77d61af83a32", 1)  # "Chấn chỉnh, khắc phục tình trạng né tránh, sợ trách nhiệm trong cán bộ…"
+
+
+def syllables(text: str) -> set[str]:
+    from searcher.analysis import analyze
+
+    return {unit.folded for unit in analyze(text, words=False, bigrams=False).syllables}
+
+
+@pytest.mark.slow
+def test_a_paraphrase_query_finds_a_paragraph_without_its_words(semantic_index):
+    """Officials' apathy, in words the paragraph about officials avoiding responsibility
+    does not use (nor its title, in any accents): only its meaning can find it."""
+    index, corpus = semantic_index
+    result = searcher(index, corpus, "query", "--json", PARAPHRASE)
+    hits = {(h["article"], h["paragraph"]): h for h in hits_of(result.output)}
+    assert AVOIDING in hits, [h["text"][:60] for h in hits.values()]
+    found = hits[AVOIDING]
+    assert found["text"].startswith("Chấn chỉnh, khắc phục tình trạng né tránh, sợ trách nhiệm trong cán bộ")
+    assert not syllables(PARAPHRASE) & syllables(found["text"] + " " + found["title"])
+    assert found["highlights"] == [] and found["score_lexical"] is None and found["score_semantic"] > 0.8
+    # Lexically it is not found at all: the test depends on the embeddings.
+    lexical = hits_of(searcher(index, corpus, "query", "--json", "--lexical", PARAPHRASE, "-n", "100").output)
+    assert AVOIDING not in {(h["article"], h["paragraph"]) for h in lexical}
 
 
 @pytest.mark.slow
@@ -317,3 +342,19 @@ def test_accents_are_restored_from_the_index_vocabulary_for_the_model(lexical_in
     assert restore_accents("Binh Thuan can bo", snapshot) == "Bình Thuận cán bộ"
     assert restore_accents("sợ trách nhiệm", snapshot) is None  # typed with accents: as typed
     assert restore_accents("xyzzy", snapshot) is None  # nothing to restore: the query ranks lexically
+
+
+@pytest.mark.slow
+def test_the_web_api_answers_hybrid_with_both_scores(semantic_index):
+    from fastapi.testclient import TestClient
+
+    from searcher.web.app import create_app
+
+    index, corpus = semantic_index
+    with TestClient(create_app(index, corpus)) as client:
+        body = client.get("/api/search", params={"q": "sợ trách nhiệm", "limit": 3}).json()
+        assert body["ranking"] == "hybrid" and len(body["hits"]) == 3
+        assert all(h["score_semantic"] > 0.5 and "score_lexical" in h for h in body["hits"])
+        assert client.get("/api/stats").json()["semantic_vectors"] == 93
+        page = client.get("/", params={"q": "sợ trách nhiệm"})
+        assert page.status_code == 200 and "sợ trách nhiệm" in page.text
