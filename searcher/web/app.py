@@ -103,7 +103,7 @@ class SearchBody(BaseModel):
     returned: int
     elapsed_ms: float
     suggestion: Optional[str] = Field(description="A corrected query, when this one finds little.")
-    ranking: str = Field("lexical", description='"hybrid" when the index has embeddings and they ranked this query.')
+    ranking: Optional[str] = Field(None, description='"hybrid" when the index has embeddings and they ranked this query.')
     hits: list[HitBody]
 
 
@@ -290,9 +290,10 @@ def create_app(
             "returned": len(results.hits),
             "elapsed_ms": results.elapsed_ms,
             "suggestion": results.suggestion,
-            "ranking": results.ranking,
             "hits": [hit_record(hit, results.query) for hit in results.hits],
         }
+        if results.ranking != "lexical":  # an index with embeddings (the lexical answer is unchanged)
+            body["ranking"] = results.ranking
         return JSONResponse(body)
 
     @app.get("/api/articles/{article_id}", response_model=ArticleBody, responses={**ERRORS, **NOT_FOUND}, tags=["api"])
