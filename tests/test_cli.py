@@ -316,9 +316,11 @@ def test_every_command_has_help(run):
 
 
 def test_the_query_path_skips_what_whoosh_imports_for_nothing(tmp_path):
-    """asyncio (through the cached_property package) and Whoosh's English inflection
-    tables cost a cold query ~40 ms and serve nothing here (engine/embedded/startup.py);
-    what Whoosh uses them for still works: deleted documents stay hidden, variations load."""
+    """asyncio (through the cached_property package), Whoosh's English inflection
+    tables, urllib.request (through whoosh.compat) and multiprocessing (only indexing
+    needs workers) cost a cold query ~80 ms and serve nothing there
+    (engine/embedded/startup.py); what Whoosh uses them for still works: deleted
+    documents stay hidden, variations and urlretrieve load."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     article = corpus / "a.json"
@@ -334,13 +336,19 @@ try:
     cli({[*args, "query", "cán bộ", "--json"]!r})
 except SystemExit:
     pass
-print("LOADED", [m for m in ("asyncio", "whoosh.lang.morph_en") if m in sys.modules], file=sys.stderr)
+print("LOADED", [m for m in ("asyncio", "whoosh.lang.morph_en", "urllib.request", "http.client", "multiprocessing")
+                 if m in sys.modules], file=sys.stderr)
 from whoosh.query.terms import variations
 print("VARIATIONS", "rendering" in variations("render"), file=sys.stderr)
+from whoosh.compat import urlretrieve
+import urllib.request
+urlretrieve("file://" + {str(article)!r}, {str(tmp_path / "copy.json")!r})
+print("URLRETRIEVE", type(urllib.request).__name__, hasattr(urllib.request, "Request"), file=sys.stderr)
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert "LOADED []" in done.stderr, done.stderr
     assert "VARIATIONS True" in done.stderr
+    assert "URLRETRIEVE module True" in done.stderr and (tmp_path / "copy.json").read_bytes() == article.read_bytes()
     hits = [json.loads(line) for line in done.stdout.splitlines() if '"type": "hit"' in line]
     texts = [h["text"] for h in hits]
     assert "Cán bộ dám làm." in texts and "Cán bộ sợ trách nhiệm." not in texts  # the old version is deleted

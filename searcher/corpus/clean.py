@@ -75,12 +75,13 @@ def _collapse_spaces(line: str) -> str:
 _LINE_RE = re.compile("([^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*)(\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]|$)")
 
 
-def iter_lines(text: str):
-    """The lines of ``text`` as ``str.splitlines()`` gives them, without the list."""
+def line_spans(text: str):
+    """The (start, end) of each line of ``text``, as ``str.splitlines()`` would cut them,
+    without the list or a copy of any line."""
     for match in _LINE_RE.finditer(text):
         if not match.group(2) and match.start() == len(text):
             return  # the empty match at the very end
-        yield match.group(1)
+        yield match.span(1)
         if not match.group(2):
             return
 
@@ -369,14 +370,26 @@ class _Meta:
 
 
 def _split_lines(text: str) -> list[_Line]:
+    """The non-blank lines of ``text``, normalized, each with its block number. A line
+    longer than ``MAX_PARAGRAPH_CHARS`` (a file with no line breaks) is cut where
+    ``split_long`` would cut it, before it is normalized: each piece is a block of its own,
+    and no copy of the whole line is ever made."""
     lines: list[_Line] = []
     block = 0
-    for raw in iter_lines(text):
-        line = normalize_line(raw)
-        if line:
-            lines.append(_Line(line, block))
-        else:
+    for start, end in line_spans(text):
+        if end - start > MAX_PARAGRAPH_CHARS:
+            for piece_start, piece_end in _pieces(text, start, end):
+                line = normalize_line(text[piece_start:piece_end])
+                if line:
+                    block += 1
+                    lines.append(_Line(line, block))
             block += 1
+        else:
+            line = normalize_line(text[start:end])
+            if line:
+                lines.append(_Line(line, block))
+            else:
+                block += 1
     return lines
 
 
@@ -400,24 +413,30 @@ def split_long(paragraph: str, limit: int = MAX_PARAGRAPH_CHARS) -> list[str]:
     end in each window, else at its last space, else at ``limit``."""
     if len(paragraph) <= limit:
         return [paragraph]
-    pieces = []
-    at = 0  # positions, not slices of the rest: a 50 MB paragraph is not copied per piece
-    while len(paragraph) - at > limit:
-        stop = at + limit + 1
+    return [paragraph[start:end] for start, end in _pieces(paragraph, 0, len(paragraph), limit)]
+
+
+def _pieces(text: str, at: int, stop: int, limit: int = MAX_PARAGRAPH_CHARS):
+    """The (start, end) of each piece of ``text[at:stop]`` as ``split_long`` cuts it, by
+    positions: a 50 MB line is neither copied whole nor once per piece."""
+    while stop - at > limit:
+        window = at + limit + 1
         last = None
-        for last in _SENTENCE_END_RE.finditer(paragraph, at + limit // 2, stop):
+        for last in _SENTENCE_END_RE.finditer(text, at + limit // 2, window):
             pass
         if last is None:
-            for last in _SPACE_RE.finditer(paragraph, at + limit // 2, stop):
+            for last in _SPACE_RE.finditer(text, at + limit // 2, window):
                 pass
         end, start = at + limit, at + limit
         if last is not None:  # the piece keeps the sentence's punctuation, not the spaces after it
             end, start = last.start() + len(last.group(0).rstrip()), last.end()
-        pieces.append(paragraph[at:end].rstrip())
+        while end > at and text[end - 1].isspace():
+            end -= 1
+        if end > at:
+            yield at, end
         at = start
-    if paragraph[at:].strip():
-        pieces.append(paragraph[at:])
-    return pieces
+    if text[at:stop].strip():
+        yield at, stop
 
 
 def extract(text: str, origin: str, known: _Meta | None = None) -> _Meta:

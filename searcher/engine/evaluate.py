@@ -187,8 +187,7 @@ class Evaluator:
         ops = self.tables
         if not terms:
             return ops.empty()
-        table = ops.leaf(node.field, terms, type(node) is Variants, restrict)
-        return ops.scale(table, node.boost) if node.boost != 1.0 else table
+        return ops.leaf(node.field, terms, type(node) is Variants, restrict, node.boost)
 
     def _phrase(self, node: Phrase, restrict):
         """A phrase as one term: Lucene's PhraseQuery (frequency = occurrences, IDF = the
@@ -410,7 +409,12 @@ class DictTables:
 
     # -- leaves --
 
-    def leaf(self, field: str, terms: list[str], variants: bool, restrict: set | None) -> dict:
+    def leaf(self, field: str, terms: list[str], variants: bool, restrict: set | None, boost: float = 1.0) -> dict:
+        """The scores of ``terms`` taken as one term, times ``boost``."""
+        table = self._leaf(field, terms, restrict)
+        return self.scale(table, boost) if boost != 1.0 else table
+
+    def _leaf(self, field: str, terms: list[str], restrict: set | None) -> dict:
         """The unboosted scores of ``terms`` taken as one term (through the cache)."""
         df, term_idf = self.ev.term_idf(field, terms)
         key = (field, tuple(terms))
@@ -549,9 +553,11 @@ class DenseTables:
         return table * factor
 
     def add_all(self, tables: list):
-        total = self.np.zeros(self.n)
-        for table in tables:
-            total = total + table
+        if len(tables) < 2:
+            return tables[0] if tables else self.np.zeros(self.n)
+        total = tables[0] + tables[1]  # a new array, added to in place (0 + a is a: the same sums)
+        for table in tables[2:]:
+            total += table
         return total
 
     def intersect_sum(self, tables: list):
@@ -596,7 +602,9 @@ class DenseTables:
 
     # -- leaves --
 
-    def leaf(self, field: str, terms: list[str], variants: bool, restrict):
+    def leaf(self, field: str, terms: list[str], variants: bool, restrict, boost: float = 1.0):
+        """The scores of ``terms`` taken as one term, times ``boost`` (applied to the
+        postings' scores, not to a whole table)."""
         np = self.np
         dense = np.zeros(self.n)
         df, term_idf = self.ev.term_idf(field, terms)
@@ -607,8 +615,9 @@ class DenseTables:
                 # Few documents wanted: the dict tables' reading skips the other blocks.
                 table = self.ev_dict()._read(field, terms, term_idf, df, set(restrict.tolist()))
                 if table:
-                    dense[np.fromiter(table.keys(), dtype=np.int64, count=len(table))] = np.fromiter(
-                        table.values(), dtype=np.float64, count=len(table)
+                    values = np.fromiter(table.values(), dtype=np.float64, count=len(table))
+                    dense[np.fromiter(table.keys(), dtype=np.int64, count=len(table))] = (
+                        values * boost if boost != 1.0 else values
                     )
                 return dense
             cached = self._read(field, terms, term_idf)
@@ -617,7 +626,7 @@ class DenseTables:
         else:
             self._cache.move_to_end(key)
         ids, scores = cached
-        dense[ids] = scores
+        dense[ids] = scores * boost if boost != 1.0 else scores
         return dense
 
     def ev_dict(self) -> DictTables:

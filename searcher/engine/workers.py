@@ -29,8 +29,8 @@ class Sink(Protocol):
     def add(self, article) -> tuple[str, int]:
         """Index one ``Article``: its id and the paragraphs written."""
 
-    def ready(self) -> object | None:
-        """Something finished to hand to the parent now (a full segment), or ``None``."""
+    def ready(self) -> list:
+        """What is finished to hand to the parent now (full segments), maybe nothing."""
 
     def finish(self) -> object | None:
         """Write what is left; the last thing to hand over, or ``None``."""
@@ -139,8 +139,7 @@ def _worker(open_sink: Callable[[], Sink], jobs, results, parent: int) -> None:
                     results.put(("skipped", str(exc)))
                     continue
                 results.put(("indexed", sink.add(article)))
-                output = sink.ready()
-                if output is not None:
+                for output in sink.ready():
                     results.put(("output", output))
         results.put(("done", sink.finish()))
     except OSError as exc:  # a full disk, a folder made read-only: the parent says which
@@ -177,9 +176,7 @@ def run_here(sink: Sink, items: Sequence, progress: Callable[[int], None] | None
                 done.paragraphs += paragraphs
             if progress:
                 progress(count)
-            output = sink.ready()
-            if output is not None:
-                done.outputs.append(output)
+            done.outputs.extend(sink.ready())
         last = sink.finish()
         if last is not None:
             done.outputs.append(last)

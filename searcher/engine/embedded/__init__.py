@@ -30,7 +30,6 @@ from searcher.engine.embedded.codec import SegmentsWriter  # noqa: E402
 from searcher.engine.embedded.fields import make_schema  # noqa: E402
 from searcher.engine.embedded.reader import WhooshSnapshot  # noqa: E402
 from searcher.engine.embedded import integrity  # noqa: E402
-from searcher.engine.workers import default_jobs  # noqa: E402,F401 (also imported from here)
 from searcher.errors import IndexDamaged, SearcherError  # noqa: E402
 
 INDEX_NAME = f"searcher_v{s.SCHEMA_VERSION}"
@@ -330,6 +329,8 @@ class WhooshEngine(Engine):
         removed = list(removed)
         if not items and not removed and not rebuild:
             return Written((), 0, ())
+        from searcher.engine.workers import default_jobs  # multiprocessing: only when writing
+
         jobs = default_jobs() if jobs is None else max(1, jobs)
         writer = self._writer()
         try:

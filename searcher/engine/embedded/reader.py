@@ -13,7 +13,7 @@ from bisect import bisect_right
 from contextlib import nullcontext
 from typing import Iterable, Sequence
 
-from whoosh.reading import EmptyReader, TermNotFound
+from whoosh.reading import EmptyReader
 
 from searcher.engine import schema as s
 from searcher.engine.base import ArticleMeta, Paragraph, Snapshot, StoredArticle
@@ -46,6 +46,9 @@ def _guarded_iter(method):
     return guarded
 
 
+INFOS_CACHED = 100_000  # term lookups a snapshot keeps (a few hundred bytes each)
+
+
 class WhooshSnapshot(Snapshot):
     """A Whoosh searcher on one commit; also the ``PostingSource`` of its evaluator."""
 
@@ -75,6 +78,7 @@ class WhooshSnapshot(Snapshot):
         self._lengths: dict[str, bytes] = {}
         self._avg: dict[str, float] = {}
         self._counts: dict[str, int] = {}
+        self._infos_cache: dict[tuple[str, str], tuple] = {}
         self._columns: dict[str, tuple] = {}
         self._evaluator: Evaluator | None = None
 
@@ -85,10 +89,9 @@ class WhooshSnapshot(Snapshot):
 
     @_guarded
     def doc_frequency(self, field: str, term: str) -> int:
-        try:
-            return self.reader.doc_frequency(field, term)
-        except (TermNotFound, ValueError):
-            return 0
+        # What Whoosh's reader.doc_frequency sums (deleted documents included), from the
+        # term infos the reads use next: one term-dictionary lookup per segment, not two.
+        return sum(info.doc_frequency() for _, _, info in self._infos(field, term))
 
     @_guarded
     def expand_prefix(self, field: str, prefix: str) -> list[str]:
@@ -121,12 +124,24 @@ class WhooshSnapshot(Snapshot):
             found = self._lengths[field] = b"".join(p.length_bytes(field) for p, _ in self.segments)
         return found
 
-    def _infos(self, field: str, term: str):
-        btext = term.encode("utf-8")
-        for postings, offset in self.segments:
-            info = postings.info(field, btext)
-            if info is not None:
-                yield postings, offset, info
+    def _infos(self, field: str, term: str) -> tuple:
+        """``(postings, offset, info)`` of each segment holding ``term``, looked up once
+        per snapshot (a query asks for a term's frequency, then reads it; a batch asks
+        the same common words again). The snapshot never changes, so neither do they."""
+        key = (field, term)
+        found = self._infos_cache.get(key)
+        if found is None:
+            btext = term.encode("utf-8")
+            found = []
+            for postings, offset in self.segments:
+                info = postings.info(field, btext)
+                if info is not None:
+                    found.append((postings, offset, info))
+            found = tuple(found)
+            if len(self._infos_cache) >= INFOS_CACHED:
+                self._infos_cache.clear()
+            self._infos_cache[key] = found
+        return found
 
     def blocks(self, field: str, term: str, wanted: list[int] | None = None):
         for postings, offset, info in self._infos(field, term):

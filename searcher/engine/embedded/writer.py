@@ -31,24 +31,34 @@ class _Segments:
 
     def __init__(self, ix, limitmb: int):
         self._new = lambda: SegmentsWriter(ix, _lk=False, limitmb=limitmb)
+        self._limit = limitmb * 1024 * 1024
         self.writer = self._new()
+        self._finished: list = []
 
     def add(self, article) -> tuple[str, int]:
-        """Index one article: its id and paragraphs written."""
+        """Index one article: its id and paragraphs written. The article's text is held
+        while it is written, so it counts against the process's memory: the pool gets
+        what is left of the limit (at least a quarter of it). The pool is checked after
+        every paragraph, so one huge article (a 50 MB file cut into thousands of
+        paragraphs) spans several segments rather than growing one without bound."""
+        held = 2 * sum(map(len, article.paragraphs))  # str of Vietnamese text: 2 bytes a character
+        budget = max(self._limit // 4, self._limit - held)
+        self.writer.pool.limit = budget
         count = 0
         for doc in documents(article):
             self.writer.add_document(**whoosh_fields(doc))
             count += 1
+            if self.writer.full():
+                self._finished.append(self.writer.finish_segment())
+                self.writer = self._new()
+                self.writer.pool.limit = budget
+        self.writer.pool.limit = self._limit
         return article.id, count
 
-    def ready(self):
-        """The current segment, finished, if the pool has reached its limit (another is
-        started); else ``None``."""
-        if not self.writer.full():
-            return None
-        segment = self.writer.finish_segment()
-        self.writer = self._new()
-        return segment
+    def ready(self) -> list:
+        """The segments finished since the last call (each started another)."""
+        finished, self._finished = self._finished, []
+        return finished
 
     def finish(self):
         """The last segment, finished, or ``None`` if it holds nothing."""

@@ -113,8 +113,8 @@ class BulkSink:
             self.bulk.delete(mapping.doc_id(article.id, number))
         return article.id, len(docs)
 
-    def ready(self):
-        return None
+    def ready(self) -> list:
+        return []
 
     def finish(self):
         self.bulk.flush()
