@@ -10,9 +10,11 @@ refused with a message to rebuild.
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import re
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -73,6 +75,33 @@ def _live_terms(reader, field: str) -> int:
                 live.add(btext)
     return len(live)
 
+
+
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO)
+
+
+def _quiet_failed_flushes() -> None:
+    """A write that fails (a full disk) leaves Whoosh's segment files open with data still
+    buffered: when they are collected, their last flush fails again and Python prints
+    "Exception ignored in: <_io.BufferedWriter …>" with a traceback, after our one-line
+    error (seen on 3.13). Those files are removed with the failed write; this hook drops
+    exactly those reports (an OSError of a failed write while a file object is finalized)
+    and hands every other unraisable exception to the hook that was there."""
+    previous = sys.unraisablehook
+    if getattr(previous, "_searcher", False):
+        return
+
+    def hook(unraisable):
+        value = unraisable.exc_value
+        if isinstance(value, OSError) and value.errno in _WRITE_ERRNOS and isinstance(unraisable.object, io.IOBase):
+            return
+        previous(unraisable)
+
+    hook._searcher = True
+    sys.unraisablehook = hook
+
+
+_quiet_failed_flushes()  # for every process that may write an index (workers fork with it)
 
 class WhooshEngine(Engine):
     """An index folder."""
