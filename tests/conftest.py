@@ -192,3 +192,14 @@ def semantic_index(tmp_path_factory):
     result = CliRunner().invoke(cli, ["--index", str(index), "--corpus", str(corpus), "index", "--semantic"])
     assert result.exit_code == 0, result.output
     return index, corpus
+
+
+def default_signals() -> None:
+    """``preexec_fn`` for a command the tests signal: SIGINT, SIGTERM and SIGHUP at their
+    defaults, as under a terminal, whatever the test run inherited (a run started in the
+    background or under nohup ignores SIGINT or SIGHUP, and so would the command)."""
+    import signal
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)

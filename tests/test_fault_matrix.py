@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests.conftest import CORPUS, REPO, SEED_IDS
+from tests.conftest import CORPUS, REPO, SEED_IDS, default_signals
 
 ARTICLE = SEED_IDS[0]
 TRACEBACK = re.compile(r"Traceback|^\s+File \"", re.MULTILINE)
@@ -447,7 +447,9 @@ def test_signals_end_every_command_and_its_workers_with_the_last_commit_left(wor
     signum = getattr(signal, signame)
     argv = [sys.executable, "-m", "searcher", "--index", str(index), "--corpus", str(corpus)]
     argv += [part.format(extra=extra) for part in command]
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=default_signals
+    )
     deadline = time.monotonic() + 60
     wants_workers = "--jobs" in command
     while time.monotonic() < deadline and process.poll() is None:

