@@ -165,3 +165,19 @@ def documents(article) -> Iterator[Document]:
             author=(article.author or "") if first else None,
             url=(article.url or "") if first else None,
         )
+
+
+def stored_article(article_id: str, paragraphs: list[dict]):
+    """A ``StoredArticle`` from the stored fields of its paragraphs, in paragraph order
+    (the metadata is paragraph 1's): what either engine reads back."""
+    from searcher.engine.base import StoredArticle
+
+    first = paragraphs[0]
+    return StoredArticle(
+        id=article_id,
+        title=first.get(TITLE, ""),
+        date=first.get(DATE) or None,
+        author=first.get(AUTHOR) or None,
+        url=first.get(URL) or None,
+        paragraphs=tuple(p[TEXT] for p in paragraphs),
+    )

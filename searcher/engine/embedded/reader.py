@@ -317,16 +317,7 @@ class WhooshSnapshot(Snapshot):
         docs = self._docs_of(s.ARTICLE, article_id)
         if not docs:
             return None
-        stored = sorted((self._stored(d) for d in docs), key=lambda f: f[s.PARAGRAPH])
-        first = stored[0]
-        return StoredArticle(
-            id=article_id,
-            title=first.get(s.TITLE, ""),
-            date=first.get(s.DATE) or None,
-            author=first.get(s.AUTHOR) or None,
-            url=first.get(s.URL) or None,
-            paragraphs=tuple(f[s.TEXT] for f in stored),
-        )
+        return s.stored_article(article_id, sorted((self._stored(d) for d in docs), key=lambda f: f[s.PARAGRAPH]))
 
     def up_to_date(self) -> bool:
         return self.searcher.up_to_date()

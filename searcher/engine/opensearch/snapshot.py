@@ -333,15 +333,7 @@ class OpenSearchSnapshot(Snapshot):
             body["search_after"] = hits[-1]["sort"]
         if not paragraphs:
             return None
-        first = paragraphs[0]
-        return StoredArticle(
-            id=article_id,
-            title=first.get(s.TITLE, ""),
-            date=first.get(s.DATE) or None,
-            author=first.get(s.AUTHOR) or None,
-            url=first.get(s.URL) or None,
-            paragraphs=tuple(p[s.TEXT] for p in paragraphs),
-        )
+        return s.stored_article(article_id, paragraphs)
 
     def up_to_date(self) -> bool:
         now = time.monotonic()
