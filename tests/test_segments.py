@@ -3,6 +3,7 @@ and a writer whose pool fills up starts another segment without changing any ans
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -37,10 +38,51 @@ def test_segments_are_plain_w3_that_whoosh_reads_alone(tmp_path):
         positions = postings.value_as("positions")
         word = searcher.reader().doc_frequency("word", "trach_nhiem|trách_nhiệm")
     assert positions and all(isinstance(p, int) for p in positions)
+    # The corpus has terms common enough for blocks whose positions are packed apart,
+    # so Whoosh's phrase search above read those too.
+    assert _packed_blocks(ours, "syl") > 0
     found = ours.search('"trách nhiệm"', limit=1000)
     assert {f"{h.article}#{h.paragraph}" for h in found.hits} == phrase and found.total == len(phrase) > 10
     assert len(folded) >= len(phrase)
     assert word == ours.engine.snapshot().doc_frequency("word", "trach_nhiem|trách_nhiệm") > 10
+
+
+def _packed_blocks(index: Index, field: str) -> int:
+    count = 0
+    for postings, _ in index.engine.snapshot().segments:
+        for _, info in postings.reader.iter_field(field):
+            if not info.is_inlined():
+                buffer = postings._buffer(info)
+                for header, start, end in codec.block_headers(buffer):
+                    count += isinstance(codec.block_data(buffer, header, start, end)[2], codec.PackedValues)
+    return count
+
+
+def test_packed_values_give_back_every_value_by_index_and_in_order():
+    """Positions packed apart, with sizes of one byte or (past 255) four."""
+    for values in ([b"\x01", b"", b"\x02\x83\x04"] * 30, [b"x" * 300, b"\x05", b"y" * 70_000]):
+        packed = pickle.loads(codec.dumps(codec.PackedValues.pack(values)))
+        assert len(packed) == len(values)
+        assert list(packed) == values
+        assert [packed[k] for k in range(len(values))] == values and packed[-1] == values[-1]
+        with pytest.raises(IndexError):
+            packed[len(values)]
+
+
+def test_prefix_expansion_over_the_mapped_term_file_is_whooshs(tmp_path):
+    """The binary search over the memory-mapped term file finds what Whoosh's finds,
+    for any prefix: empty, one letter, an accentless word's variants, none, past the end."""
+    index = _index(tmp_path / "index")
+    snapshot = index.engine.snapshot()
+    assert all(postings._mapped() is not None for postings, _ in snapshot.segments)
+    reader = snapshot.reader
+    cases = [("word", ""), ("word", "t"), ("word", "trach_nhiem|"), ("fold", "ng"), ("syl", "nhi"), ("word", "zzzz"),
+             ("syl", "\uffff"), ("tfold", ""), ("nosuchfield", "a")]
+    for field, prefix in cases:
+        ours = snapshot.expand_prefix(field, prefix)
+        theirs = [t.decode() for t in reader.expand_prefix(field, prefix)] if field in reader.schema else []
+        assert ours == theirs, (field, prefix)
+    assert len(snapshot.expand_prefix("word", "")) > 1000 and snapshot.expand_prefix("word", "trach_nhiem|")
 
 
 def _hits(index: Index, text: str) -> list[tuple]:

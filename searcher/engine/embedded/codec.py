@@ -1,14 +1,23 @@
 """Whoosh's W3 segment format, the one place that knows its bytes: written compactly,
 read back in bulk.
 
-Segments written here are ordinary W3 segments that any Whoosh reads (their TOC names
-Whoosh's own codec); only the writer differs from Whoosh's:
+Segments written here are W3 segments that Whoosh's own reader reads (their TOC names
+Whoosh's codec; one class of ours, ``PackedValues``, must be importable); only the
+writer differs from Whoosh's:
 
+- **Blocks of 1,024 postings**, not W3's 128: reading a term is then mostly decoding,
+  not per-block work (a header, a decompression and an unpickling each), and a block
+  compresses better. Measured on the posting lists 200 keyword queries read at 100k
+  paragraphs: decoding 4.4x faster, 45 % fewer bytes.
 - **Posting blocks are pickled with protocol 3, ids and weights as typed arrays.** Whoosh
   pickles each block with protocol 2, which has no bytes type: every posting's positions
   become a ``_codecs.encode(str, "latin1")`` call, ~14 bytes and a Python call per posting
-  when read back. Protocol 3 stores them as plain bytes, without memo opcodes (our blocks
-  hold no shared objects), and the id deltas and frequencies as arrays of the smallest type.
+  when read back. Protocol 3 stores plain bytes, without memo opcodes (our blocks hold no
+  shared objects), the id deltas as arrays of the smallest type, and frequencies (whole
+  weights below 256) a byte each.
+- **Positions apart** (``PackedValues``): a block's positions are one compressed string
+  inside it, unpacked only when a phrase asks for them, so reading ids and weights for
+  ranking does not pay for them.
 - **Rare terms' postings are inlined** in the term dictionary (fewer than
   ``INLINE_LIMIT``), as W3 provides for but cannot do (its writer calls a method that
   does not exist, ``set_inline``): a posting list of its own costs a block header and two
@@ -33,11 +42,12 @@ evaluator, to numpy arrays (``arrays``); values (positions) only where asked for
 
 from __future__ import annotations
 
+import mmap
 import pickle
 import struct
 import zlib
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from io import BytesIO
 from itertools import accumulate
 from pathlib import Path
@@ -54,6 +64,7 @@ from whoosh.codec.whoosh3 import (
     W3TermsReader,
     _lenfield,
 )
+from whoosh.filedb.structfile import StructFile
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
@@ -66,6 +77,8 @@ INLINE_LIMIT = 8  # posting lists shorter than this are kept in the term diction
 SMALL_BLOCK = 24  # below this many postings a tuple pickles smaller than an array
 POSTING_BYTES = 16  # what a posting costs in a TermPool, about (arrays and value bytes)
 TERM_BYTES = 400  # and a term (its dictionary entry and four arrays)
+ZLIB_LEVEL = 3  # W3's own
+BLOCK_LIMIT = 1024  # postings per block (W3's default, 128, spends most of a read on per-block costs)
 
 
 
@@ -169,12 +182,22 @@ class _PostingsWriter(W3PostingsWriter):
             return tuple(self._ids)
         return _smallest_array([b - a for a, b in zip([0, *self._ids], self._ids)])
 
+    def _mini_values(self):
+        values = self._values
+        if not values or len(values) < SMALL_BLOCK:
+            return tuple(values) if values else None
+        return PackedValues.pack(values)
+
     def _mini_weights(self):
         weights = self._weights
         first = weights[0]
         if all(w == first for w in weights):
             return None if first == 1.0 else first
-        return tuple(weights) if len(weights) < SMALL_BLOCK else weights  # an array("f")
+        if len(weights) < SMALL_BLOCK:
+            return tuple(weights)
+        if all(w.is_integer() and 0 <= w < 256 for w in weights):
+            return array("B", map(int, weights))  # frequencies: a byte each
+        return weights  # an array("f")
 
     def _write_block(self, last=False):
         # As W3PostingsWriter._write_block, but for the pickles.
@@ -199,11 +222,59 @@ class _PostingsWriter(W3PostingsWriter):
         self._new_block()
 
 
+class PackedValues:
+    """A block's posting values (encoded positions), pickled in place of W3's tuple of
+    strings as the count and one zlib-compressed string: the values' sizes (one byte
+    each, or four if any is 256 or more) then the values. Reading the block's ids and
+    weights then neither decompresses nor unpickles its positions, which are most of its
+    bytes. A sequence of the values, as Whoosh's matchers index it, unpacked on first use."""
+
+    __slots__ = ("count", "width", "packed", "_items")
+
+    def __init__(self, count: int, width: int, packed: bytes):
+        self.count, self.width, self.packed = count, width, packed
+        self._items = None
+
+    @classmethod
+    def pack(cls, values) -> "PackedValues":
+        sizes = list(map(len, values))
+        width = 1 if max(sizes) < 256 else 4
+        head = bytes(sizes) if width == 1 else struct.pack(f"<{len(sizes)}I", *sizes)
+        return cls(len(sizes), width, zlib.compress(head + b"".join(values), ZLIB_LEVEL))
+
+    def __reduce__(self):
+        return (PackedValues, (self.count, self.width, self.packed))
+
+    def _unpacked(self) -> tuple[bytes, list[int]]:
+        found = self._items
+        if found is None:
+            data = zlib.decompress(self.packed)
+            head = self.count * self.width
+            sizes = data[:head] if self.width == 1 else struct.unpack(f"<{self.count}I", data[:head])
+            found = self._items = (data, list(accumulate(sizes, initial=head)))
+        return found
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, k: int) -> bytes:
+        data, ends = self._unpacked()
+        if k < 0:
+            k += self.count
+        if not 0 <= k < self.count:
+            raise IndexError(k)
+        return data[ends[k] : ends[k + 1]]
+
+    def __iter__(self):
+        data, ends = self._unpacked()
+        return (data[a:b] for a, b in zip(ends, ends[1:]))
+
+
 class _Codec(W3Codec):
     """Writes with the classes above; never stored (segments name ``W3Codec``)."""
 
     def __init__(self):
-        super().__init__(inlinelimit=INLINE_LIMIT)
+        super().__init__(blocklimit=BLOCK_LIMIT, inlinelimit=INLINE_LIMIT)
 
     def field_writer(self, storage, segment):
         return _FieldWriter(self, storage, segment)
@@ -409,6 +480,8 @@ class SegmentsWriter(SegmentWriter):
 # -- reading ---------------------------------------------------------------------------
 
 _INT = struct.Struct("!i")
+_LENGTHS = struct.Struct("!ii")  # an ordered hash file's key and value lengths
+_FIELDNUM = struct.Struct("!H")  # W3's keys start with the field's number
 
 
 def block_headers(buffer: bytes):
@@ -458,6 +531,61 @@ class SegmentPostings:
         if not isinstance(terms, W3TermsReader):
             raise TypeError("not a W3 segment")
         self._terms = terms
+        self._map = False  # not mapped yet
+
+    def expand_prefix(self, field: str, prefix: bytes) -> list[bytes]:
+        """The terms of ``field`` that start with ``prefix``, in order. W3's term file is
+        an ordered hash file: its keys (a field number, then the term) lie in order, with
+        an index array of their positions; the binary search runs over a memory map of it
+        (Whoosh's seeks and reads the file three times per step)."""
+        fieldnum = self._terms._fieldmap.get(field)
+        if fieldnum is None:
+            return []
+        mapped = self._mapped()
+        if mapped is None:
+            return list(self.reader.expand_prefix(field, prefix))
+        tindex = self._terms._tindex
+        key = _FIELDNUM.pack(fieldnum) + prefix
+        step = struct.Struct("!" + tindex.extras["indextype"])
+        base, size = tindex.indexbase, step.size
+        lo, hi = 0, tindex.indexlen
+        while lo < hi:
+            mid = (lo + hi) // 2
+            at = step.unpack_from(mapped, base + mid * size)[0]
+            keylen = _INT.unpack_from(mapped, at)[0]
+            if mapped[at + 8 : at + 8 + keylen] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        found: list[bytes] = []
+        if lo == tindex.indexlen:
+            return found
+        position, end = step.unpack_from(mapped, base + lo * size)[0], tindex.endofdata
+        while position < end:
+            keylen, datalen = _LENGTHS.unpack_from(mapped, position)
+            term = mapped[position + 8 : position + 8 + keylen]
+            if not term.startswith(key):
+                break
+            found.append(term[2:])
+            position += 8 + keylen + datalen
+        return found
+
+    def _mapped(self):
+        """The term file memory-mapped (``None`` where it cannot be: not a plain file)."""
+        if self._map is False:
+            self._map = None
+            dbfile = self._terms._tindex.dbfile
+            if type(dbfile) is StructFile and dbfile.is_real:  # a whole file, not part of one
+                try:
+                    self._map = mmap.mmap(dbfile.fileno(), 0, access=mmap.ACCESS_READ)
+                except (OSError, ValueError):
+                    self._map = None
+        return self._map
+
+    def close(self) -> None:
+        if self._map:
+            self._map.close()
+        self._map = None
 
     def info(self, field: str, btext: bytes) -> W3TermInfo | None:
         try:
@@ -536,13 +664,15 @@ class SegmentPostings:
     def values(self, info: W3TermInfo, docs: list[int]) -> dict[int, bytes]:
         """The posting values (encoded positions) of ``docs`` (sorted, local)."""
         found: dict[int, bytes] = {}
-        wanted = set(docs)
         for ids, _, vals in self.blocks(info, docs, values=True):
             if vals is None:
                 continue
-            for d, v in zip(ids, vals):
-                if d in wanted:
-                    found[d] = v
+            # Only the wanted postings' values are cut out of a packed block.
+            lo, hi = bisect_left(docs, ids[0]), bisect_right(docs, ids[-1])
+            for d in docs[lo:hi]:
+                k = bisect_left(ids, d)
+                if k < len(ids) and ids[k] == d:
+                    found[d] = vals[k]
         return found
 
     def length_bytes(self, field: str) -> bytes:

@@ -79,6 +79,7 @@ class WhooshSnapshot(Snapshot):
         self._avg: dict[str, float] = {}
         self._counts: dict[str, int] = {}
         self._infos_cache: dict[tuple[str, str], tuple] = {}
+        self._prefixes: dict[tuple[str, str], list[str]] = {}
         self._columns: dict[str, tuple] = {}
         self._evaluator: Evaluator | None = None
 
@@ -95,9 +96,20 @@ class WhooshSnapshot(Snapshot):
 
     @_guarded
     def expand_prefix(self, field: str, prefix: str) -> list[str]:
-        if field not in self.reader.schema:
-            return []
-        return [t.decode("utf-8") for t in self.reader.expand_prefix(field, prefix)]
+        # Kept per snapshot, as term infos are: an accentless word's variants are asked
+        # for by the compiler, then for its frequency, then for its reading.
+        key = (field, prefix)
+        found = self._prefixes.get(key)
+        if found is None:
+            if field not in self.reader.schema:
+                return []
+            btext = prefix.encode("utf-8")
+            terms = {t for postings, _ in self.segments for t in postings.expand_prefix(field, btext)}
+            found = [t.decode("utf-8") for t in sorted(terms)]
+            if len(self._prefixes) >= INFOS_CACHED:
+                self._prefixes.clear()
+            self._prefixes[key] = found
+        return list(found)
 
     def normed(self, field: str) -> bool:
         return field in s.ANALYZED
@@ -323,4 +335,6 @@ class WhooshSnapshot(Snapshot):
         return self.searcher.up_to_date()
 
     def close(self) -> None:
+        for postings, _ in self.segments:
+            postings.close()
         self.searcher.close()
