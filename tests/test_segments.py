@@ -10,6 +10,7 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.query import Phrase, Term
+from whoosh.reading import TermNotFound
 
 from searcher.engine import embedded
 from searcher.engine.embedded import INDEX_NAME, codec
@@ -83,6 +84,30 @@ def test_prefix_expansion_over_the_mapped_term_file_is_whooshs(tmp_path):
         theirs = [t.decode() for t in reader.expand_prefix(field, prefix)] if field in reader.schema else []
         assert ours == theirs, (field, prefix)
     assert len(snapshot.expand_prefix("word", "")) > 1000 and snapshot.expand_prefix("word", "trach_nhiem|")
+
+
+def test_term_lookup_over_the_mapped_term_file_is_whooshs(tmp_path):
+    """Every term of every field, and terms that are not there, looked up in the hash
+    file over the memory map: the same term info as Whoosh's lookup, or none."""
+    index = _index(tmp_path / "index")
+    [(postings, _)] = index.engine.snapshot().segments
+    assert postings._mapped() is not None
+    reader = postings.reader
+    checked = 0
+    for field in ("syl", "fold", "word", "big", "article", "date"):
+        for btext in [*reader.lexicon(field), b"", b"zzz", "trách_nhiệm".encode()]:
+            ours = postings.info(field, btext)
+            try:
+                theirs = reader._terms.term_info(field, btext)
+            except TermNotFound:
+                theirs = None
+            assert (ours is None) == (theirs is None), (field, btext)
+            if ours is not None:
+                assert (ours.doc_frequency(), ours.weight(), ours.extent(), ours.is_inlined()) == (
+                    theirs.doc_frequency(), theirs.weight(), theirs.extent(), theirs.is_inlined()), (field, btext)
+                checked += 1
+    assert checked > 5000
+    assert postings.info("nosuchfield", b"a") is None
 
 
 def _hits(index: Index, text: str) -> list[tuple]:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import heapq
 from collections import OrderedDict
-from typing import Iterable, Iterator, Protocol, Sequence
+from typing import Iterable, Iterator, NamedTuple, Protocol, Sequence
 
 from searcher.engine import scoring
 from searcher.engine.nodes import And, AndMaybe, Not, Nothing, Or, Phrase, Quorum, Term, Tiered, Variants
@@ -481,8 +481,17 @@ class DictTables:
 # -- dense tables ------------------------------------------------------------------------
 
 
+class Sparse(NamedTuple):
+    """A leaf's scores as the dense tables keep them until combined: ascending docnums and
+    their scores (every one positive). An OR of leaves adds them in one pass."""
+
+    ids: object
+    scores: object
+
+
 class DenseTables:
-    """Score tables as dense numpy arrays (0.0: no match); docs values are sorted int arrays."""
+    """Score tables as dense numpy arrays (0.0: no match), or a leaf's as ``Sparse``;
+    docs values are sorted int arrays."""
 
     def __init__(self, evaluator: Evaluator):
         import numpy as np
@@ -503,14 +512,26 @@ class DenseTables:
     def empty(self):
         return self.np.zeros(self.n)
 
+    def dense(self, table):
+        """``table`` as a dense array."""
+        if type(table) is not Sparse:
+            return table
+        dense = self.np.zeros(self.n)
+        dense[table.ids] = table.scores
+        return dense
+
     def size(self, table) -> int:
+        if type(table) is Sparse:
+            return len(table.ids)
         return int(self.np.count_nonzero(table))
 
     def docs(self, table):
+        if type(table) is Sparse:
+            return table.ids
         return self.np.flatnonzero(table)
 
     def doc_list(self, table):
-        return self.np.flatnonzero(table).tolist()
+        return self.docs(table).tolist()
 
     def doc_list_of(self, docs):
         return docs.tolist()
@@ -545,22 +566,33 @@ class DenseTables:
     def restrict(self, table, docs):
         if docs is None:
             return table
+        table = self.dense(table)
         out = self.np.zeros(self.n)
         out[docs] = table[docs]
         return out
 
     def scale(self, table, factor: float):
+        if type(table) is Sparse:
+            return Sparse(table.ids, table.scores * factor)
         return table * factor
 
     def add_all(self, tables: list):
+        np = self.np
         if len(tables) < 2:
-            return tables[0] if tables else self.np.zeros(self.n)
+            return tables[0] if tables else np.zeros(self.n)
+        if all(type(t) is Sparse for t in tables):
+            # One pass: bincount adds each document's scores in the tables' order, as
+            # adding the dense tables one after the other does (0 + a is a).
+            ids = np.concatenate([t.ids for t in tables])
+            return np.bincount(ids, weights=np.concatenate([t.scores for t in tables]), minlength=self.n)
+        tables = [self.dense(t) for t in tables]
         total = tables[0] + tables[1]  # a new array, added to in place (0 + a is a: the same sums)
         for table in tables[2:]:
             total += table
         return total
 
     def intersect_sum(self, tables: list):
+        tables = [self.dense(t) for t in tables]
         present = tables[0] > 0.0
         total = tables[0]
         for table in tables[1:]:
@@ -570,6 +602,7 @@ class DenseTables:
 
     def quorum(self, tables: list, minimum: int):
         np = self.np
+        tables = [self.dense(t) for t in tables]
         count = np.zeros(self.n, dtype=np.int32)
         total = np.zeros(self.n)
         for table in tables:
@@ -578,21 +611,25 @@ class DenseTables:
         return np.where(count >= minimum, total, 0.0)
 
     def exclude(self, table, gone):
-        return self.np.where(gone > 0.0, 0.0, table)
+        return self.np.where(self.dense(gone) > 0.0, 0.0, self.dense(table))
 
     def add_where(self, table, other):
-        return self.np.where(table > 0.0, table + other, 0.0)
+        table = self.dense(table)
+        return self.np.where(table > 0.0, table + self.dense(other), 0.0)
 
     def inverse(self, table):
-        out = self.np.where(table > 0.0, 0.0, 1.0)
+        out = self.np.where(self.dense(table) > 0.0, 0.0, 1.0)
         if self.dead is not None:
             out[self.dead] = 0.0
         return out
 
     def best(self, table, n: int) -> list[tuple[int, float]]:
         np = self.np
-        docs = np.flatnonzero(table)
-        scores = table[docs]
+        if type(table) is Sparse:
+            docs, scores = table
+        else:
+            docs = np.flatnonzero(table)
+            scores = table[docs]
         if len(docs) > n:
             cutoff = np.partition(scores, len(docs) - n)[len(docs) - n]
             keep = scores >= cutoff
@@ -604,9 +641,8 @@ class DenseTables:
 
     def leaf(self, field: str, terms: list[str], variants: bool, restrict, boost: float = 1.0):
         """The scores of ``terms`` taken as one term, times ``boost`` (applied to the
-        postings' scores, not to a whole table)."""
+        postings' scores, not to a whole table), as ``Sparse``."""
         np = self.np
-        dense = np.zeros(self.n)
         df, term_idf = self.ev.term_idf(field, terms)
         key = (field, tuple(terms))
         cached = self._cache.get(key)
@@ -614,20 +650,21 @@ class DenseTables:
             if restrict is not None and len(restrict) * SKIP_RATIO < df:
                 # Few documents wanted: the dict tables' reading skips the other blocks.
                 table = self.ev_dict()._read(field, terms, term_idf, df, set(restrict.tolist()))
-                if table:
-                    values = np.fromiter(table.values(), dtype=np.float64, count=len(table))
-                    dense[np.fromiter(table.keys(), dtype=np.int64, count=len(table))] = (
-                        values * boost if boost != 1.0 else values
-                    )
-                return dense
-            cached = self._read(field, terms, term_idf)
-            if df >= CACHE_MIN:
-                self._keep(key, cached)
+                ids = np.fromiter(table.keys(), dtype=np.int64, count=len(table))
+                order = np.argsort(ids)
+                cached = ids[order], np.fromiter(table.values(), dtype=np.float64, count=len(table))[order]
+            else:
+                cached = self._read(field, terms, term_idf)
+                if df >= CACHE_MIN:
+                    self._keep(key, cached)
         else:
             self._cache.move_to_end(key)
         ids, scores = cached
-        dense[ids] = scores * boost if boost != 1.0 else scores
-        return dense
+        if boost == 1.0:
+            return Sparse(ids, scores)
+        if boost > 0.0:
+            return Sparse(ids, scores * boost)
+        return self.dense(Sparse(ids, scores * boost))  # no longer all positive
 
     def ev_dict(self) -> DictTables:
         found = getattr(self, "_dict", None)

@@ -195,7 +195,7 @@ class _PostingsWriter(W3PostingsWriter):
             return None if first == 1.0 else first
         if len(weights) < SMALL_BLOCK:
             return tuple(weights)
-        if all(w.is_integer() and 0 <= w < 256 for w in weights):
+        if 0 <= min(weights) and max(weights) < 256 and all(map(float.is_integer, weights)):
             return array("B", map(int, weights))  # frequencies: a byte each
         return weights  # an array("f")
 
@@ -481,6 +481,7 @@ class SegmentsWriter(SegmentWriter):
 
 _INT = struct.Struct("!i")
 _LENGTHS = struct.Struct("!ii")  # an ordered hash file's key and value lengths
+_POINTER = struct.Struct("!Iq")  # a hash slot: the key's hash and its position
 _FIELDNUM = struct.Struct("!H")  # W3's keys start with the field's number
 
 
@@ -588,10 +589,38 @@ class SegmentPostings:
         self._map = None
 
     def info(self, field: str, btext: bytes) -> W3TermInfo | None:
-        try:
-            return self._terms.term_info(field, btext)
-        except TermNotFound:
+        """A term's info, looked up as Whoosh's hash file does (the key's hash picks one
+        of 256 tables, then slots are probed in turn), over the memory map."""
+        mapped = self._mapped()
+        if mapped is None:
+            try:
+                return self._terms.term_info(field, btext)
+            except TermNotFound:
+                return None
+        fieldnum = self._terms._fieldmap.get(field)
+        if fieldnum is None:
             return None
+        tindex = self._terms._tindex
+        key = _FIELDNUM.pack(fieldnum) + btext
+        keyhash = tindex.hashfn(key)
+        start, slots = tindex.tables[keyhash & 255]
+        if not slots:
+            return None
+        end = start + slots * _POINTER.size
+        slot = start + ((keyhash >> 8) % slots) * _POINTER.size
+        for _ in range(slots):
+            slothash, position = _POINTER.unpack_from(mapped, slot)
+            if not position:
+                return None
+            if slothash == keyhash:
+                keylen, datalen = _LENGTHS.unpack_from(mapped, position)
+                at = position + _LENGTHS.size
+                if keylen == len(key) and mapped[at : at + keylen] == key:
+                    return W3TermInfo.from_bytes(mapped[at + keylen : at + keylen + datalen])
+            slot += _POINTER.size
+            if slot == end:
+                slot = start
+        return None
 
     def _buffer(self, info: W3TermInfo) -> bytes:
         offset, length = info.extent()
