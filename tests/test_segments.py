@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import W3Codec
+from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter
 from whoosh.query import Phrase, Term
 from whoosh.reading import TermNotFound
 
@@ -108,6 +108,24 @@ def test_term_lookup_over_the_mapped_term_file_is_whooshs(tmp_path):
                 checked += 1
     assert checked > 5000
     assert postings.info("nosuchfield", b"a") is None
+
+
+def test_an_index_written_in_the_earlier_block_layout_answers_alike(tmp_path, monkeypatch):
+    """Segments written before positions were packed apart (blocks of 128, a tuple of
+    value strings, every weight a float) are read as they are: same hits, scores and
+    totals, phrases included."""
+    new = _index(tmp_path / "new")
+    with monkeypatch.context() as patch:
+        patch.setattr(codec, "BLOCK_LIMIT", 128)
+        patch.setattr(codec._PostingsWriter, "_mini_values", W3PostingsWriter._mini_values)
+        patch.setattr(codec._PostingsWriter, "_mini_weights", W3PostingsWriter._mini_weights)
+        old = _index(tmp_path / "old")
+    assert _packed_blocks(new, "syl") > 0 and _packed_blocks(old, "syl") == 0
+    for text in ("sợ trách nhiệm", "so trach nhiem", '"trách nhiệm"', '"cán bộ" OR "người dân"', "bình thuận"):
+        ours, theirs = new.search(text, limit=50), old.search(text, limit=50)
+        assert ours.total == theirs.total > 0, text
+        assert [(h.article, h.paragraph) for h in ours.hits] == [(h.article, h.paragraph) for h in theirs.hits], text
+        assert [h.score for h in ours.hits] == pytest.approx([h.score for h in theirs.hits], rel=1e-9), text
 
 
 def _hits(index: Index, text: str) -> list[tuple]:
