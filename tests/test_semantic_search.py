@@ -360,3 +360,9 @@ def test_the_web_api_answers_hybrid_with_both_scores(semantic_index):
         assert client.get("/api/stats").json()["semantic_vectors"] == 93
         page = client.get("/", params={"q": "sợ trách nhiệm"})
         assert page.status_code == 200 and "sợ trách nhiệm" in page.text
+        assert "tìm theo nghĩa" not in page.text  # every hit there holds the query's words
+        # A hit found by meaning alone is labelled on the page, as on a terminal.
+        page = client.get("/", params={"q": PARAPHRASE})
+        hit = page.text[page.text.index("Chấn chỉnh, khắc phục tình trạng né tránh") - 2000 :]
+        hit = hit[hit.rindex('<li class="hit') :]
+        assert "tìm theo nghĩa, không có từ nào của truy vấn" in hit[: hit.index("</li>")]

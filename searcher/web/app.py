@@ -412,6 +412,8 @@ def create_app(
                     "href": "/article/" + _quote(hit.article) + "?" + urlencode({"q": query, "p": hit.paragraph, "back": back})
                     + f"#p{hit.paragraph}",
                     "only_article": link(article=hit.article, page=""),
+                    # Found by meaning alone: nothing in it is marked, and the page says why.
+                    "by_meaning": hit.score_semantic is not None and not hit.highlights,
                 }
             )
         if grouped:
