@@ -554,7 +554,7 @@ class SegmentPostings:
             mid = (lo + hi) // 2
             at = step.unpack_from(mapped, base + mid * size)[0]
             keylen = _INT.unpack_from(mapped, at)[0]
-            if mapped[at + 8 : at + 8 + keylen] < key:
+            if mapped[at + _LENGTHS.size : at + _LENGTHS.size + keylen] < key:
                 lo = mid + 1
             else:
                 hi = mid
@@ -564,11 +564,11 @@ class SegmentPostings:
         position, end = step.unpack_from(mapped, base + lo * size)[0], tindex.endofdata
         while position < end:
             keylen, datalen = _LENGTHS.unpack_from(mapped, position)
-            term = mapped[position + 8 : position + 8 + keylen]
+            term = mapped[position + _LENGTHS.size : position + _LENGTHS.size + keylen]
             if not term.startswith(key):
                 break
-            found.append(term[2:])
-            position += 8 + keylen + datalen
+            found.append(term[_FIELDNUM.size :])
+            position += _LENGTHS.size + keylen + datalen
         return found
 
     def _mapped(self):
