@@ -9,9 +9,9 @@ Invariant: for every unit, ``text[unit.start:unit.end]`` is the stored text it c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
+from searcher.records import Record
 from searcher.text import SYLLABLE_RE, analysis_form, canonical_syllable, fold_accents, nfc
 
 
@@ -24,8 +24,7 @@ class Unit(NamedTuple):
     folded: str
 
 
-@dataclass(frozen=True)
-class Analysis:
+class Analysis(Record):
     """One text, analyzed: what every analyzed field of a paragraph is built from.
 
     A syllable's position is its index in ``syllables``: punctuation between two

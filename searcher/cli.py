@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import signal
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from searcher.errors import SearcherError
+from searcher.records import Record
 
 EXIT_HITS, EXIT_NO_HITS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -63,8 +63,7 @@ class _Count(click.IntRange):
         return super().convert(value, param, ctx)
 
 
-@dataclass
-class Settings:
+class Settings(Record, mutable=True):
     index: object  # a folder (Path), or an index on a cluster (engine.ClusterIndex)
     corpus: Path
 

@@ -23,16 +23,15 @@ The weights and pool sizes were fitted by cross-validation over the dev tasks of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from searcher.engine import schema as s
 from searcher.engine.nodes import And, Or, Term, Tiered
 from searcher.query import constraint_query, embedding_text
+from searcher.records import Record
 from searcher.search import _duplicate_key, unique_hits
 
 
-@dataclass(frozen=True)
-class Params:
+class Params(Record):
     """How lexical and semantic evidence are fused (defaults: the cross-validated fit)."""
 
     # Fitted by 5-fold cross-validation over every dev query of benchmarks/tasks.py (all

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, replace
-from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -26,6 +24,8 @@ from searcher.corpus import Corpus
 from searcher.engine import ClusterIndex, Location, engine_exists, open_engine
 from searcher.engine.base import Engine, EngineStats, StoredArticle
 from searcher.errors import ArticleNotFound, IndexDamaged, SearcherError
+from searcher.records import Record, replace
+from searcher.records import fields as record_fields
 from searcher.search import Results, highlight_spans, search
 
 Progress = Callable[[int, int], None]  # (articles done, articles to do)
@@ -33,8 +33,7 @@ Progress = Callable[[int, int], None]  # (articles done, articles to do)
 SEMANTIC_FOLDER = "semantic"  # the paragraph vectors, inside the index folder (semantic.store)
 
 
-@dataclass(frozen=True)
-class SyncReport:
+class SyncReport(Record):
     """What ``Index.sync`` did."""
 
     added: int
@@ -58,8 +57,7 @@ class SyncReport:
         return text
 
 
-@dataclass(frozen=True)
-class BatchAnswer:
+class BatchAnswer(Record):
     """One line of a batch: its id, its query, and the results or the error."""
 
     query_id: object
@@ -88,7 +86,6 @@ def batch_queries(lines: Iterable[str]) -> Iterator[tuple[object, str | None, st
             yield number, line, f'batch line {number}: not a JSON object with a "query" string'
 
 
-@dataclass(frozen=True)
 class IndexStats(EngineStats):
     """The engine's statistics, and the paragraph vectors' (``semantic`` False: none)."""
 
@@ -450,7 +447,7 @@ class Index:
 
     def stats(self) -> IndexStats:
         stats = self.engine.stats()
-        fields = {f.name: getattr(stats, f.name) for f in dataclass_fields(EngineStats)}
+        fields = {name: getattr(stats, name) for name in record_fields(EngineStats)}
         if not self.has_embeddings():
             return IndexStats(**fields)
         from searcher.semantic.store import VectorStore
@@ -466,8 +463,7 @@ class Index:
         )
 
 
-@dataclass(frozen=True)
-class _ToEmbed:
+class _ToEmbed(Record):
     """An indexed article as ``semantic.store.embed_articles`` reads it."""
 
     article: StoredArticle

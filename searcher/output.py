@@ -7,13 +7,13 @@ The choice is made once, by ``choose_mode``; renderers only write what they are 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
 import json
 import os
 import sys
 from typing import IO, Iterable
 
+from searcher.records import asdict
 from searcher.search import Hit, Results
 
 SNIPPET_CHARS = 320  # longest paragraph shown whole on a terminal
@@ -301,7 +301,7 @@ def write_article(article, marks, json_output: bool, color: bool, out: IO[str]) 
 def write_stats(stats, json_output: bool, out: IO[str]) -> None:
     """The index's statistics: one JSON object, or ``name<TAB>value`` lines."""
     if json_output:
-        out.write(json.dumps(dataclasses.asdict(stats)) + "\n")
+        out.write(json.dumps(asdict(stats)) + "\n")
         return
     when = (
         datetime.datetime.fromtimestamp(stats.last_update).strftime("%Y-%m-%d %H:%M:%S")

@@ -20,11 +20,11 @@ Plain-word runs split by phrases or fields count as one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from searcher.engine import schema as s
 from searcher.engine.nodes import NOTHING, And, AndMaybe, Not as NotNode, Or, Phrase as PhraseNode, Term, Tiered, Variants
 from searcher.errors import SearcherError
+from searcher.records import Record, factory
 from searcher.text import (
     SYLLABLE_RE,
     VARIANT_SEP,
@@ -95,36 +95,30 @@ def _days_in(year: int, month: int) -> int:
 # -- syntax tree ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Terms:
+class Terms(Record):
     """Plain words typed side by side."""
 
     syllables: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Phrase:
+class Phrase(Record):
     syllables: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(Record):
     name: str  # "title" or "article"
     node: object
 
 
-@dataclass(frozen=True)
-class Not:
+class Not(Record):
     node: object
 
 
-@dataclass(frozen=True)
-class AllOf:
+class AllOf(Record):
     nodes: tuple
 
 
-@dataclass(frozen=True)
-class AnyOf:
+class AnyOf(Record):
     nodes: tuple
 
 
@@ -312,8 +306,7 @@ def _has_positive(node) -> bool:
 # -- compiling ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(Record):
     """What the highlighter looks for in a paragraph: query syllables side by side.
 
     A ``phrase`` is marked only where it occurs whole. ``words`` (a run of plain words) are
@@ -331,23 +324,21 @@ class Mark:
     joins: frozenset[int] = frozenset()
 
 
-@dataclass
-class Compiled:
+class Compiled(Record, mutable=True):
     """A compiled query plus what the highlighter needs to mark its matches."""
 
     query: object
     accentless: bool
-    marks: list[Mark] = field(default_factory=list)
+    marks: list[Mark] = factory(list)
 
 
-@dataclass
-class _Part:
+class _Part(Record, mutable=True):
     """What one syntax node compiles to: the query it requires (None: nothing), the
     evidence that only ranks, and the condition of a full match (``None``: none to
     tier by: a question)."""
 
     required: object | None = None
-    optional: list = field(default_factory=list)
+    optional: list = factory(list)
     full: object | None = None
 
 

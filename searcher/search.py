@@ -4,26 +4,24 @@ identical paragraphs collapsed, grouping by article, context paragraphs."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from searcher.analysis import analyze
 from searcher.engine.nodes import Filters
 from searcher.query import Compiled, check_date, compile_query
+from searcher.records import Record
 from searcher.text import canonical_tones, fold_accents
 
 SUGGEST_BELOW = 3  # a query with fewer matches than this gets a "Did you mean"
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(Record):
     """A neighbouring paragraph shown around a hit (``-C N``)."""
 
     paragraph: int
     text: str
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(Record):
     """One matching paragraph. ``highlights`` are half-open code-point offsets into ``text``."""
 
     rank: int
@@ -48,8 +46,7 @@ class Hit:
     score_semantic: float | None = None
 
 
-@dataclass(frozen=True)
-class Results:
+class Results(Record):
     query: str
     hits: tuple[Hit, ...]
     total: int

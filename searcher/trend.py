@@ -15,18 +15,17 @@ counted in one last ``Period(None, …)``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from searcher.errors import SearcherError
 from searcher.query import DATE_FORMS, check_date  # noqa: F401  (the date checks live with the query language)
+from searcher.records import Record
 
 BY = ("month", "year")
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
-@dataclass(frozen=True)
-class Period:
+class Period(Record):
     """Matches in one period: ``period`` is ``YYYY`` or ``YYYY-MM``, or None for undated."""
 
     period: str | None

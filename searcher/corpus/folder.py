@@ -16,7 +16,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -24,12 +23,12 @@ from searcher.corpus.listing import ARTICLE_SUFFIXES, corpus_entries, examine, w
 from searcher.corpus.model import check_id, display, shown_id
 from searcher.corpus.sources import Source, SourceError
 from searcher.errors import SearcherError
+from searcher.records import Record
 
 STDIN = Path("<stdin>")  # how messages name standard input
 
 
-@dataclass(frozen=True)
-class AddReport:
+class AddReport(Record):
     """What ``Corpus.add`` did: ids new to the corpus, ids whose article was replaced, and
     one message per file or record skipped (nothing of those entered the corpus)."""
 
@@ -38,16 +37,14 @@ class AddReport:
     problems: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class RemoveReport:
+class RemoveReport(Record):
     """What ``Corpus.remove`` did: the ids taken out, and the files deleted or rewritten."""
 
     removed: tuple[str, ...]
     files: tuple[Path, ...]
 
 
-@dataclass(frozen=True)
-class _Location:
+class _Location(Record):
     """Where an id lives: a file, and for a ``.jsonl`` record, which kind of file it is."""
 
     path: Path

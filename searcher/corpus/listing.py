@@ -12,17 +12,16 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from searcher.corpus.model import display
 from searcher.errors import SearcherError
+from searcher.records import Record
 
 ARTICLE_SUFFIXES = (".txt", ".json", ".jsonl", ".html", ".htm")
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Record):
     """A name with an article suffix: a regular file (``problem`` is ``None``) or not."""
 
     path: Path

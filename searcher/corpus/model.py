@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
 from searcher.errors import SearcherError
+from searcher.records import Record
 
 # Part of every content hash: bump it when cleaning or extraction changes what an article
 # becomes, so ``searcher index`` re-parses files whose bytes did not change.
@@ -27,8 +27,7 @@ MAX_ID_BYTES = 200  # an id is a file name (plus ".json"): well under the usual 
 _BAD_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
-@dataclass(frozen=True)
-class Article:
+class Article(Record):
     """One article: its id (file name without suffix), metadata and paragraphs (NFC)."""
 
     id: str

@@ -9,12 +9,12 @@ query path imports the package at every start.
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from searcher.corpus.model import Article, check_id, content_hash, display
 from searcher.errors import SearcherError
+from searcher.records import Record
 
 KINDS = {".html": "html", ".htm": "html", ".json": "json", ".jsonl": "jsonl"}  # else "text"
 
@@ -24,8 +24,7 @@ def kind_of(name: str) -> str:
     return KINDS.get(Path(name).suffix.lower(), "text")
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(Record):
     """One article as found in the corpus, before it is parsed.
 
     ``hash`` is cheap to get (the bytes of its file or record), so an unchanged article

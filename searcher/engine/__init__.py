@@ -15,16 +15,15 @@ Importing this package imports none of the engines: ``open_engine`` does, on dem
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from searcher.engine.base import Engine
+from searcher.records import Record
 
 DEFAULT_CLUSTER_INDEX = "searcher"
 
 
-@dataclass(frozen=True)
-class ClusterIndex:
+class ClusterIndex(Record):
     """Where an index on an OpenSearch cluster lives: the nodes' URLs (comma-separated)
     and the index name."""
 

@@ -10,14 +10,14 @@ Documents are referred to by an opaque ``ref`` (an int for the embedded engine).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
+
+from searcher.records import Record
 
 Progress = Callable[[int], None]  # called with the number of articles done so far
 
 
-@dataclass(frozen=True)
-class Paragraph:
+class Paragraph(Record):
     """A stored paragraph: its article, number (from 1) and text."""
 
     ref: object
@@ -26,8 +26,7 @@ class Paragraph:
     text: str
 
 
-@dataclass(frozen=True)
-class ArticleMeta:
+class ArticleMeta(Record):
     """An article's own fields, as stored."""
 
     title: str
@@ -36,8 +35,7 @@ class ArticleMeta:
     url: str | None
 
 
-@dataclass(frozen=True)
-class StoredArticle:
+class StoredArticle(Record):
     """An article as the index holds it: metadata and its paragraphs, numbered from 1."""
 
     id: str
@@ -48,8 +46,7 @@ class StoredArticle:
     paragraphs: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class EngineStats:
+class EngineStats(Record):
     engine: str  # "whoosh" or "opensearch"
     location: str  # the index folder, or the cluster and index name
     articles: int
@@ -62,8 +59,7 @@ class EngineStats:
     schema_version: int
 
 
-@dataclass(frozen=True)
-class Written:
+class Written(Record):
     """What a ``write`` indexed: article ids, paragraphs, and one message per source that
     could not be parsed (its indexed version, if any, stays)."""
 

@@ -23,10 +23,10 @@ hash>``) tells which version of each article is indexed.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Iterator
 
 from searcher.analysis import Analysis, analyze
+from searcher.records import Record
 from searcher.text import VARIANT_SEP, fold_accents, variant_term
 
 # Bump whenever the schema or the analysis changes what an index holds: an index built by
@@ -54,8 +54,7 @@ TITLE_FOLD = "tfold"
 TITLE_BIGRAM = "tbig"
 
 
-@dataclass(frozen=True)
-class FieldSpec:
+class FieldSpec(Record):
     """How an analyzed field is made from an ``Analysis``."""
 
     unit: str  # "syllables", "words" or "bigrams"
@@ -126,8 +125,7 @@ def field_postings(spec: FieldSpec, analysis: Analysis) -> dict[str, list[int]] 
     return found
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(Record):
     """One paragraph as indexed: stored data and the analyses its fields are built from."""
 
     article: str

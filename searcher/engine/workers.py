@@ -14,10 +14,10 @@ import multiprocessing
 import os
 import queue
 import traceback
-from dataclasses import dataclass, field
 from typing import Callable, Protocol, Sequence
 
 from searcher.errors import SearcherError
+from searcher.records import Record, factory
 
 CHUNK_PARAGRAPHS = 200  # articles are handed out in chunks of about this many paragraphs
 SOURCE_BYTES_PER_PARAGRAPH = 500  # how many paragraphs an unparsed source holds, about
@@ -72,15 +72,14 @@ def parsed(item):
     return item.load() if hasattr(item, "load") else item
 
 
-@dataclass
-class Done:
+class Done(Record, mutable=True):
     """What a write produced: what the sinks handed over (segments, or nothing), the
     article ids and paragraphs indexed, and one message per source that could not be parsed."""
 
-    outputs: list = field(default_factory=list)
-    articles: list[str] = field(default_factory=list)
+    outputs: list = factory(list)
+    articles: list[str] = factory(list)
     paragraphs: int = 0
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[str] = factory(list)
 
 
 def die_with_parent() -> None:

@@ -26,13 +26,13 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from searcher.errors import SearcherError
+from searcher.records import Record
 
 SEMANTIC_DIR = "semantic"
 FORMAT = 1
@@ -54,15 +54,13 @@ def text_digest(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
 
 
-@dataclass(frozen=True)
-class VectorHit:
+class VectorHit(Record):
     article: str
     paragraph: int
     score: float  # cosine similarity
 
 
-@dataclass(frozen=True)
-class VectorStats:
+class VectorStats(Record):
     model: str
     dim: int
     dtype: str
@@ -72,8 +70,7 @@ class VectorStats:
     bytes: int  # every file of the store
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Record):
     """What bringing the store up to date with a corpus takes."""
 
     embed: tuple[str, ...]  # new or changed articles
@@ -520,8 +517,7 @@ class VectorStore:
 # -- embedding a corpus ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EmbedReport:
+class EmbedReport(Record):
     articles: int  # articles written
     paragraphs: int  # their paragraphs
     embedded: int  # paragraphs the model embedded

@@ -334,9 +334,9 @@ def create_app(
     @app.get("/api/stats", response_model=StatsBody, responses=ERRORS, tags=["api"])
     def api_stats():
         """Articles, paragraphs, terms, size of the index (as `searcher stats --json`)."""
-        import dataclasses
+        from searcher.records import asdict
 
-        return JSONResponse(dataclasses.asdict(library.stats()))
+        return JSONResponse(asdict(library.stats()))
 
     # -- pages --------------------------------------------------------------------------
 
