@@ -149,6 +149,8 @@ def asdict(record: Record) -> dict:
 def _plain(value):
     if isinstance(value, Record):
         return asdict(value)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a namedtuple, as dataclasses.asdict keeps it
+        return type(value)(*(_plain(v) for v in value))
     if isinstance(value, (list, tuple)):
         return type(value)(_plain(v) for v in value)
     if isinstance(value, dict):

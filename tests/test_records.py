@@ -134,6 +134,10 @@ def test_replace_and_asdict_match_dataclasses():
     nested = Part(hit, [hit, (hit,), {"k": hit}])
     nested_dc = PartDC(hit_dc, [hit_dc, (hit_dc,), {"k": hit_dc}])
     assert asdict(nested) == dataclasses.asdict(nested_dc)
+    from searcher.analysis import analyze  # its units are namedtuples
+
+    units = analyze("Sợ trách nhiệm").syllables
+    assert asdict(Part(units)) == dataclasses.asdict(PartDC(units))
 
 
 def test_records_pickle_and_copy_by_value():
