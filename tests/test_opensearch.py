@@ -507,3 +507,35 @@ def test_bulk_batches_are_bounded_and_retried_with_backoff(monkeypatch):
     writer.index("b#1", {"text": "x"})
     with pytest.raises(SearcherError, match=r"refused paragraph b#1 \(400 mapper_parsing_exception: failed to parse field \[para\]\)"):
         writer.flush()
+
+def test_a_huge_article_is_sent_while_it_is_analysed(monkeypatch):
+    """The sink holds one bulk batch, never every analysed paragraph of an article: the
+    first batch leaves before the article's later paragraphs are analysed."""
+    from searcher.corpus.model import Article
+    from searcher.engine.opensearch import bulk
+
+    monkeypatch.setattr(bulk, "MAX_ACTIONS", 4)
+    analysed = []
+    real = s.analyze
+    monkeypatch.setattr(s, "analyze", lambda text, **kw: analysed.append(text) or real(text, **kw))
+
+    class Cluster:
+        index, location = "t", "http://node:9200"
+        batches: list = []
+
+        def bulk_request(self, body):
+            lines = [json.loads(line) for line in body.decode().splitlines()]
+            actions = sum(set(line) in ({"index"}, {"delete"}) for line in lines)
+            self.batches.append((actions, len(analysed)))
+            return {"errors": False, "items": []}
+
+    paragraphs = tuple(f"Đoạn {n}: cán bộ sợ trách nhiệm, né tránh việc khó." for n in range(1, 11))
+    article = Article(id="huge", title="Bài rất dài", paragraphs=paragraphs)
+    cluster = Cluster()
+    sink = bulk.BulkSink(cluster, {"huge": 12})
+    assert sink.add(article) == ("huge", 10)
+    sink.finish()
+    # Batches of 4 actions: 10 paragraphs indexed, then the 2 an older version had deleted.
+    assert [n for n, _ in cluster.batches] == [4, 4, 4]
+    assert [when for _, when in cluster.batches] == [1 + 4, 1 + 8, 1 + 10]  # the title, then paragraph by paragraph
+

@@ -106,12 +106,13 @@ class BulkSink:
         self.old_counts = old_counts
 
     def add(self, article) -> tuple[str, int]:
-        docs = mapping.sources(article)
-        for doc_id, source in docs:
+        count = 0
+        for doc_id, source in mapping.sources(article):  # sent in batches as they come
             self.bulk.index(doc_id, source)
-        for number in range(len(docs) + 1, self.old_counts.get(article.id, 0) + 1):
+            count += 1
+        for number in range(count + 1, self.old_counts.get(article.id, 0) + 1):
             self.bulk.delete(mapping.doc_id(article.id, number))
-        return article.id, len(docs)
+        return article.id, count
 
     def ready(self) -> list:
         return []

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Iterator
 
 from searcher.engine import schema as s
 from searcher.engine import scoring
@@ -193,11 +194,11 @@ def doc_id(article_id: str, number: int) -> str:
     return f"{article_id}#{number}"
 
 
-def sources(article) -> list[tuple[str, dict]]:
-    """``(document id, source)`` of each paragraph of ``article`` (analysis done here)."""
+def sources(article) -> Iterator[tuple[str, dict]]:
+    """``(document id, source)`` of each paragraph of ``article`` (analysis done here), one
+    at a time: a huge article's analysed paragraphs are never all held at once."""
     docs = s.documents(article)  # analysed one paragraph at a time
     version = version_term(article, len(article.paragraphs))
-    out = []
     for doc in docs:
         source = {
             s.ARTICLE: doc.article,
@@ -216,5 +217,4 @@ def sources(article) -> list[tuple[str, dict]]:
             tokens = field_tokens(spec, doc.analysis_for(spec))
             source[name] = " ".join(tokens)
             source[terms_field(name)] = sorted(set(tokens))
-        out.append((doc_id(doc.article, doc.number), source))
-    return out
+        yield doc_id(doc.article, doc.number), source
