@@ -156,6 +156,10 @@ class Index:
         ``searcher[semantic]`` model on ``jobs`` threads; ``embed_progress(articles done,
         articles to embed)``); ``semantic`` with ``rebuild`` embeds every paragraph afresh.
         """
+        with self.engine.writing():  # one writer from reading the index's versions to the saved state
+            return self._sync(rebuild, jobs, progress, semantic, embedder, embed_progress)
+
+    def _sync(self, rebuild, jobs, progress, semantic, embedder, embed_progress) -> SyncReport:
         from searcher.corpus import SourceError
         from searcher.corpus.model import display
 
@@ -208,7 +212,7 @@ class Index:
             if rebuild:
                 raise
             self.engine.damage = exc  # found while writing (merging old segments): start again, rebuilding
-            return self.sync(jobs=jobs, progress=progress, semantic=semantic, embedder=embedder, embed_progress=embed_progress)
+            return self._sync(False, jobs, progress, semantic, embedder, embed_progress)
         self.engine.damage = None
         skipped.extend(written.skipped)  # parsing failed: the indexed version (if any) stays
         updated = sum(1 for a in written.articles if a in indexed)

@@ -336,6 +336,120 @@ def test_a_sync_that_died_mid_way_is_finished_by_the_next(cluster, tmp_path, cor
     assert done.stats().paragraphs == sum(len(src.load().paragraphs) for src in sources.values())
 
 
+# -- the write lock ---------------------------------------------------------------------
+
+
+def _lock_doc(client, name):
+    from searcher.engine.opensearch import lock
+
+    found = client.get(index=lock.INDEX, id=name, ignore=404)
+    return found.get("_source") if found.get("found") else None
+
+
+def test_a_second_writer_waits_then_gives_up_naming_the_first(cluster, client, tmp_path, corpus_copy, monkeypatch):
+    """While one process writes (here: a rebuild that has made its new concrete index, not
+    yet named), another's `searcher index` waits, then is one line naming the holder, and
+    touches nothing: the rebuild's index is still there (every write deletes leftovers of
+    interrupted rebuilds, so without the lock it would have gone)."""
+    import os
+
+    from searcher.engine.opensearch import lock
+
+    monkeypatch.setattr(lock, "WAIT_S", 1.0)
+    location = cluster.location(tmp_path / "locked")
+    index = Index.open_or_create(location, corpus=corpus_copy)
+    index.sync()
+    engine = index.engine
+    with engine.writing():
+        held = _lock_doc(client, location.name)
+        assert held["pid"] == os.getpid() and held["expires"] > held["renewed"]
+        rebuilding = engine.create(alias=False)
+        (corpus_copy / "new.txt").write_text("Bài mới\n\nCán bộ sợ trách nhiệm nên né tránh việc khó.\n", encoding="utf-8")
+        args = ["--corpus", str(corpus_copy), *cluster.args(tmp_path / "locked"), "index"]
+        line = one_error_line(searcher(*args))
+        assert f"{location.name!r}" in line and "is being updated by another searcher process" in line
+        assert f"pid {os.getpid()}" in line and "waited 1 s" in line
+        assert client.indices.exists(index=rebuilding)
+        assert Index.open(location, corpus=corpus_copy).stats().articles == 5
+    assert _lock_doc(client, location.name) is None  # released
+    result = searcher(*args)
+    assert result.exit_code == 0, result.output
+    assert Index.open(location, corpus=corpus_copy).stats().articles == 6
+    assert not client.indices.exists(index=rebuilding)  # now a leftover: the next write cleans it up
+
+
+def test_the_lock_is_reentrant_and_released_on_an_error(cluster, client, tmp_path):
+    location = cluster.location(tmp_path / "reentrant")
+    engine = Index.open_or_create(location, corpus=CORPUS).engine
+    with pytest.raises(RuntimeError):
+        with engine.writing():
+            with engine.writing():
+                pass
+            assert _lock_doc(client, location.name) is not None  # the outer one still holds it
+            raise RuntimeError("interrupted")
+    assert _lock_doc(client, location.name) is None
+
+
+def test_a_dead_writers_lock_lapses_and_a_late_one_commits_nothing(cluster, client, tmp_path, corpus_copy, monkeypatch):
+    """A holder that stops renewing (killed) blocks others only until its lease runs out;
+    the next writer then takes the lock over. Should the first come back, it finds its lock
+    lost before committing, and its release leaves the new holder's lock alone."""
+    from searcher.engine.opensearch import lock
+    from searcher.errors import SearcherError
+
+    location = cluster.location(tmp_path / "lapsed")
+    index = Index.open_or_create(location, corpus=corpus_copy)
+    index.sync()
+    dead = lock.WriteLock(index.engine, lease_s=1.5, wait_s=0.0)
+    dead.__enter__()
+    dead._stop.set()  # as if killed: nobody renews it any more
+    dead._thread.join()
+    with pytest.raises(SearcherError, match="is being updated by another searcher process"):
+        lock.WriteLock(Index.open(location).engine, wait_s=0.0).__enter__()
+    monkeypatch.setattr(lock, "WAIT_S", 5.0)
+    (corpus_copy / "new.txt").write_text("Bài mới\n\nCán bộ sợ trách nhiệm nên né tránh việc khó.\n", encoding="utf-8")
+    later = Index.open_or_create(location, corpus=corpus_copy)
+    with later.engine.writing() as taken:  # waits out the lease, then takes it over
+        assert _lock_doc(client, location.name)["owner"] == taken.owner != dead.owner
+        assert later.sync().added == 1
+        with pytest.raises(SearcherError, match=r"write lock of the index .* was lost \(another searcher process took it over\): nothing was committed"):
+            dead.renew()
+            dead.check()
+        dead.__exit__(None, None, None)
+        assert _lock_doc(client, location.name)["owner"] == taken.owner
+    assert _lock_doc(client, location.name) is None
+
+
+def test_the_lock_of_a_killed_process_here_is_taken_at_once(cluster, client, tmp_path):
+    """A holder of this machine that is gone (SIGKILL) need not be waited out: its pid no
+    longer runs (or is another process's), so the next writer takes the lock over at once.
+    A live holder, or one of another machine, is waited for."""
+    import signal
+    import subprocess
+
+    from searcher.engine.opensearch import lock
+    from searcher.errors import SearcherError
+
+    location = cluster.location(tmp_path / "killed")
+    engine = Index.open_or_create(location, corpus=CORPUS).engine
+    holder = lock.WriteLock(engine)
+    victim = subprocess.Popen(["sleep", "30"])
+    body = {**holder._body(), "pid": victim.pid, "started": lock._started(victim.pid), "expires": 4e9}
+    holder._ensure_index()
+    client.index(index=lock.INDEX, id=location.name, body=body, refresh=True)
+    with pytest.raises(SearcherError, match=f"pid {victim.pid} on "):
+        lock.WriteLock(engine, wait_s=0.0).__enter__()  # alive: waited for
+    client.index(index=lock.INDEX, id=location.name, body={**body, "host": "elsewhere"})
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    with pytest.raises(SearcherError, match="is being updated"):
+        lock.WriteLock(engine, wait_s=0.0).__enter__()  # another machine's: only its lease tells
+    client.index(index=lock.INDEX, id=location.name, body=body)
+    with lock.WriteLock(engine, wait_s=0.0) as taken:
+        assert _lock_doc(client, location.name)["owner"] == taken.owner
+    assert _lock_doc(client, location.name) is None
+
+
 # -- faults -------------------------------------------------------------------------------
 
 
@@ -507,6 +621,7 @@ def test_bulk_batches_are_bounded_and_retried_with_backoff(monkeypatch):
     writer.index("b#1", {"text": "x"})
     with pytest.raises(SearcherError, match=r"refused paragraph b#1 \(400 mapper_parsing_exception: failed to parse field \[para\]\)"):
         writer.flush()
+
 
 def test_a_huge_article_is_sent_while_it_is_analysed(monkeypatch):
     """The sink holds one bulk batch, never every analysed paragraph of an article: the

@@ -10,6 +10,7 @@ Documents are referred to by an opaque ``ref`` (an int for the embedded engine).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import nullcontext
 from typing import Callable, Iterable, Sequence
 
 from searcher.records import Record
@@ -181,6 +182,12 @@ class Engine(ABC):
     @abstractmethod
     def versions(self) -> dict[str, str]:
         """Article id → content hash of the version indexed."""
+
+    def writing(self):
+        """A context in which this process alone writes the index (reentrant), for a
+        whole read-compare-write sequence; an engine whose ``write`` locks by itself and
+        keeps no other shared state may leave it a no-op."""
+        return nullcontext()
 
     @abstractmethod
     def write(

@@ -71,6 +71,7 @@ class OpenSearchEngine(Engine):
         self._meta: dict | None = None
         self._snapshot = None
         self._versions: tuple[int, dict] | None = None  # (commit, detail) as last read
+        self._lock = None  # the write lock of this name (``lock.WriteLock``), once asked for
 
     # -- calls -------------------------------------------------------------------------
 
@@ -269,7 +270,8 @@ class OpenSearchEngine(Engine):
 
     def save_state(self, state: dict) -> None:
         try:
-            self._write_meta(state=state)
+            with self.writing():
+                self._write_meta(state=state)
         except SearcherError:
             pass  # only costs a needless "corpus has changed" warning
 
@@ -364,6 +366,15 @@ class OpenSearchEngine(Engine):
 
     # -- writing -----------------------------------------------------------------------
 
+    def writing(self):
+        """The write lock of this index name (``lock.WriteLock``): held by ``write`` and,
+        around a whole sync, by ``Index.sync``; reentrant."""
+        if self._lock is None:
+            from searcher.engine.opensearch.lock import WriteLock
+
+            self._lock = WriteLock(self)
+        return self._lock
+
     def write(
         self,
         items: Sequence,
@@ -375,6 +386,10 @@ class OpenSearchEngine(Engine):
         removed = list(removed)
         if not items and not removed and not rebuild:
             return Written((), 0, ())
+        with self.writing() as lock:
+            return self._write(items, removed, rebuild, progress, jobs, lock)
+
+    def _write(self, items: Sequence, removed: list[str], rebuild: bool, progress, jobs, lock) -> Written:
         jobs = default_jobs() if jobs is None else max(1, jobs)
         for orphan in self._orphans():
             self._delete(orphan)
@@ -414,6 +429,7 @@ class OpenSearchEngine(Engine):
             done = run_workers(open_sink, items, jobs, progress)
         else:
             done = run_here(BulkSink(self, old_counts), items, progress)
+        lock.check()  # another writer took over (our lease lapsed): it finishes what we sent
         self.refresh()
         if rebuild:
             self._write_meta(commit=1, updated=time.time())
