@@ -206,6 +206,11 @@ class Index:
             to_index.append(source)  # parsed by whoever indexes it (a worker, in parallel)
         removed = [a for a in indexed if a not in present]
         report = (lambda done: progress(done, len(to_index))) if progress else None
+        if (to_index or removed or rebuild) and (semantic or self.has_embeddings()):
+            # Until the vectors catch up with this commit, they are not this index's: a
+            # reader (a running `searcher serve` too) ranks lexically rather than pair new
+            # paragraphs with old vectors. `_sync_vectors` says "complete" again.
+            self.engine.save_state({**self.engine.load_state(), "embeddings": "incomplete"})
         try:
             written = self.engine.write(to_index, removed, rebuild=rebuild, progress=report, jobs=jobs)
         except IndexDamaged as exc:
@@ -328,7 +333,7 @@ class Index:
     def vectors(self):
         """``(hybrid.Vectors or None, warning or None)``: what hybrid ranking of this
         index needs, or why it ranks lexically. Re-read when the vectors were committed
-        anew; nothing is imported when the index has none."""
+        anew or the state changed; nothing is imported when the index has none."""
         folder = self._semantic_folder()
         manifest = folder / "manifest.json" if folder is not None else None
         try:
@@ -338,10 +343,13 @@ class Index:
             mark = None
         if mark is None:
             return None, None
+        # The state too (a small file): a sync marks the vectors incomplete before its
+        # lexical commit, without touching the manifest.
+        state = self.engine.load_state().get("embeddings", "complete")
+        mark = (mark, state)
         if self._vectors is not None and self._vectors[0] == mark:
             return self._vectors[1], self._vectors[2]
         vectors, warning = None, None
-        state = self.engine.load_state().get("embeddings", "complete")
         if state != "complete":
             warning = (
                 f"the embeddings in {folder} are {state} (an interrupted or lexical-only run): "

@@ -293,6 +293,52 @@ def test_an_index_with_embeddings_but_no_extra_ranks_lexically_and_says_so(witho
     assert stats["semantic_vectors"] == stats["paragraphs"] and stats["semantic_state"] == "complete"
 
 
+class _FakeEmbedder:
+    """Random unit vectors under the real model's id: what hybrid ranking needs of a model."""
+
+    model_id, dim = MODEL, 384
+
+    def embed_query(self, text: str):
+        vector = np.random.default_rng(len(text)).normal(size=384).astype(np.float32)
+        return vector / np.linalg.norm(vector)
+
+    def embed_passages(self, texts):
+        return np.stack([self.embed_query(t) for t in texts])
+
+
+def test_a_reader_never_pairs_a_new_commit_with_old_vectors(tmp_path, lexical_index, monkeypatch):
+    """A sync marks the vectors incomplete before its lexical commit; a reader that stays
+    open (as `searcher serve` does) sees it at its next query and ranks lexically, saying
+    why, rather than fuse the new paragraphs with the vectors of the old ones. Here the
+    sync dies between the two commits, as a kill would leave it."""
+    from searcher.index import Index
+    from searcher.semantic import embedder
+
+    index, corpus = tmp_path / "index", tmp_path / "corpus"
+    shutil.copytree(lexical_index, index)
+    shutil.copytree(CORPUS, corpus)
+    _fake_store(index)
+    monkeypatch.setattr(embedder, "load_embedder", lambda *a, **k: _FakeEmbedder())
+    reader = Index.open(index, corpus=corpus)
+    before = reader.search("sợ trách nhiệm")
+    assert before.ranking == "hybrid" and before.warning is None
+    path = sorted(corpus.glob("*.txt"))[0]
+    path.write_text(path.read_text(encoding="utf-8").replace("cán bộ", "cán bộ (đã sửa)", 1), encoding="utf-8")
+    writer = Index.open_or_create(index, corpus=corpus)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # after the lexical commit, before any vector is written
+
+    monkeypatch.setattr(writer, "_sync_vectors", killed)
+    with pytest.raises(KeyboardInterrupt):
+        writer.sync()
+    writer.close()
+    after = reader.search("sợ trách nhiệm")
+    assert after.hits and after.ranking == "lexical"
+    assert "are incomplete" in after.warning and "run `searcher index` to complete them" in after.warning
+    reader.close()
+
+
 def test_semantic_on_the_cluster_engine_is_refused_in_one_line(tmp_path):
     result = CliRunner().invoke(
         cli, ["--engine", "opensearch", "--url", "http://127.0.0.1:9", "--corpus", str(CORPUS), "index", "--semantic"]
