@@ -450,6 +450,27 @@ def test_the_lock_of_a_killed_process_here_is_taken_at_once(cluster, client, tmp
     assert _lock_doc(client, location.name) is None
 
 
+def test_the_lock_index_name_is_reserved_and_a_foreign_one_is_never_written(cluster, client, tmp_path):
+    from searcher.engine.opensearch import lock
+
+    line = one_error_line(searcher("--engine", "opensearch", "--url", cluster.url, "--name", lock.INDEX, "index"))
+    assert line == f"Error: the index name {lock.INDEX!r} is searcher's own (its write locks): choose another --name"
+    location = cluster.location(tmp_path / "foreign-lock")
+    Index.open_or_create(location, corpus=CORPUS).sync()
+    saved = client.indices.get_mapping(index=lock.INDEX)
+    client.indices.delete(index=lock.INDEX)
+    client.indices.create(index=lock.INDEX, body={"mappings": {"properties": {"x": {"type": "keyword"}}}})
+    try:
+        args = ["--corpus", str(CORPUS), *cluster.args(tmp_path / "foreign-lock"), "index", "--rebuild"]
+        line = one_error_line(searcher(*args))
+        assert f"the index {lock.INDEX!r} on the OpenSearch cluster at" in line and "is not searcher's write-lock index" in line
+        assert client.count(index=lock.INDEX)["count"] == 0
+    finally:
+        client.indices.delete(index=lock.INDEX)
+    assert list(saved.values())[0]["mappings"]["_meta"] == {lock.MARK: 1}
+    assert searcher(*args).exit_code == 0  # made again, as searcher's
+
+
 # -- faults -------------------------------------------------------------------------------
 
 

@@ -61,6 +61,10 @@ class OpenSearchEngine(Engine):
     name = "opensearch"
 
     def __init__(self, url: str, index: str = DEFAULT_NAME):
+        from searcher.engine.opensearch.lock import INDEX as LOCKS
+
+        if index == LOCKS:
+            raise SearcherError(f"the index name {LOCKS!r} is searcher's own (its write locks): choose another --name")
         self.urls = c.parse_urls(url)
         self.index = index  # the name readers use: an alias of the concrete index
         self.target = index  # where writes go (during a rebuild, the new concrete index)

@@ -33,6 +33,7 @@ import uuid
 from searcher.errors import SearcherError
 
 INDEX = "searcher-locks"
+MARK = "searcher_write_locks"  # in the lock index's _meta: it is ours
 LEASE_S = 30.0  # a holder that stops renewing loses the lock after this long
 WAIT_S = 10.0  # a second writer waits this long for the first (the embedded engine's LOCK_TIMEOUT)
 POLL_S = 0.5
@@ -199,16 +200,25 @@ class WriteLock:
                 raise
 
     def _ensure_index(self) -> None:
-        if self._call("indices.exists", index=INDEX) is True:
+        """Make the lock index if there is none; refuse an index of that name that is not
+        searcher's lock index (a lock document must never land in someone's data)."""
+        found = self._call("indices.get_mapping", index=INDEX)
+        if found is MISSING:
+            body = {
+                "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1", "hidden": True}},
+                "mappings": {"dynamic": False, "properties": {}, "_meta": {MARK: 1}},
+            }
+            try:
+                self._call("indices.create", index=INDEX, body=body)  # EXISTS: another writer made it first
+            except SearcherError as exc:
+                raise SearcherError(f"cannot make the write-lock index {INDEX!r}: {exc}") from None
             return
-        body = {
-            "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1", "hidden": True}},
-            "mappings": {"dynamic": False, "properties": {}},
-        }
-        try:
-            self._call("indices.create", index=INDEX, body=body)  # EXISTS: another writer made it first
-        except SearcherError as exc:
-            raise SearcherError(f"cannot make the write-lock index {INDEX!r}: {exc}") from None
+        metas = [((body.get("mappings") or {}).get("_meta") or {}) for body in found.values()]
+        if len(metas) != 1 or MARK not in metas[0]:
+            raise SearcherError(
+                f"the index {INDEX!r} on the OpenSearch cluster at {self.engine.where} is not searcher's "
+                "write-lock index, which searcher needs that name for: rename or remove it"
+            )
 
     def _read(self) -> tuple[dict, tuple[int, int]] | None:
         found = self._call("get", index=INDEX, id=self.name)
