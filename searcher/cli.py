@@ -373,11 +373,12 @@ def add_command(settings: Settings, paths: tuple[str, ...], semantic: bool, jobs
     items = [sys.stdin.buffer.read() if name == "-" else Path(name) for name in paths]
     index = Index.open_or_create(settings.index, corpus=settings.corpus)
     index.check_writable()  # before the corpus changes
-    added = index.corpus.add(items)
-    for problem in added.problems:
-        click.echo(f"Error: {problem} (skipped)", err=True)
-    click.echo(f"Copied {len(added.added) + len(added.replaced)} article(s) into {settings.corpus}", err=True)
-    _, report = _sync(settings, jobs=jobs, index=index, semantic=semantic)
+    with index.engine.writing():  # another process writing the index: the corpus stays as it is
+        added = index.corpus.add(items)
+        for problem in added.problems:
+            click.echo(f"Error: {problem} (skipped)", err=True)
+        click.echo(f"Copied {len(added.added) + len(added.replaced)} article(s) into {settings.corpus}", err=True)
+        _, report = _sync(settings, jobs=jobs, index=index, semantic=semantic)
     if added.problems or report.skipped:
         sys.exit(EXIT_ERROR)
 
@@ -391,9 +392,10 @@ def remove_command(settings: Settings, ids: tuple[str, ...]):
 
     index = Index.open_or_create(settings.index, corpus=settings.corpus)
     index.check_writable()  # before the corpus changes
-    removed = index.corpus.remove(ids)
-    click.echo(f"Removed {len(removed.removed)} article(s) from {settings.corpus}", err=True)
-    _sync(settings, index=index)
+    with index.engine.writing():
+        removed = index.corpus.remove(ids)
+        click.echo(f"Removed {len(removed.removed)} article(s) from {settings.corpus}", err=True)
+        _sync(settings, index=index)
 
 
 # -- inspecting -----------------------------------------------------------------------

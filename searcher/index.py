@@ -385,14 +385,16 @@ class Index:
                 from searcher.semantic.embedder import load_embedder
 
                 semantic["embedder"] = load_embedder(threads=jobs)  # the install hint
-        added = self._corpus().add(list(items))
-        return added, self.sync(jobs=jobs, progress=progress, **semantic)
+        with self.engine.writing():  # a writer busy elsewhere: the corpus is left as it was
+            added = self._corpus().add(list(items))
+            return added, self.sync(jobs=jobs, progress=progress, **semantic)
 
     def remove(self, ids: Iterable[str]):
         """Take articles out of the corpus, then out of the index: ``(RemoveReport, SyncReport)``."""
         self.check_writable()
-        removed = self._corpus().remove(list(ids))
-        return removed, self.sync()
+        with self.engine.writing():
+            removed = self._corpus().remove(list(ids))
+            return removed, self.sync()
 
     def check_writable(self) -> None:
         """``SearcherError`` if the index cannot be written (before changing the corpus)."""

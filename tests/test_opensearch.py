@@ -390,34 +390,65 @@ def test_the_lock_is_reentrant_and_released_on_an_error(cluster, client, tmp_pat
     assert _lock_doc(client, location.name) is None
 
 
-def test_a_dead_writers_lock_lapses_and_a_late_one_commits_nothing(cluster, client, tmp_path, corpus_copy, monkeypatch):
-    """A holder that stops renewing (killed) blocks others only until its lease runs out;
-    the next writer then takes the lock over. Should the first come back, it finds its lock
-    lost before committing, and its release leaves the new holder's lock alone."""
+def test_a_dead_writers_lock_lapses_and_a_late_one_commits_nothing(cluster, client, tmp_path, corpus_copy):
+    """A holder that stops renewing (killed elsewhere) blocks others only until its lease
+    runs out; the next writer then takes the lock over. Should the first come back, it
+    finds its lock lost before committing, and its release leaves the new holder's alone.
+    (That a live lease is waited for: the test of the second writer above.)"""
+    import time
+
     from searcher.engine.opensearch import lock
     from searcher.errors import SearcherError
 
     location = cluster.location(tmp_path / "lapsed")
     index = Index.open_or_create(location, corpus=corpus_copy)
     index.sync()
-    dead = lock.WriteLock(index.engine, lease_s=1.5, wait_s=0.0)
+    dead = lock.WriteLock(index.engine, lease_s=0.5)
     dead.__enter__()
-    dead._stop.set()  # as if killed: nobody renews it any more
+    dead._stop.set()  # as if its process had stopped: nobody renews it any more
     dead._thread.join()
-    with pytest.raises(SearcherError, match="is being updated by another searcher process"):
-        lock.WriteLock(Index.open(location).engine, wait_s=0.0).__enter__()
-    monkeypatch.setattr(lock, "WAIT_S", 5.0)
+    time.sleep(1.0)  # past its lease, whatever the load
     (corpus_copy / "new.txt").write_text("Bài mới\n\nCán bộ sợ trách nhiệm nên né tránh việc khó.\n", encoding="utf-8")
     later = Index.open_or_create(location, corpus=corpus_copy)
-    with later.engine.writing() as taken:  # waits out the lease, then takes it over
+    later.engine._lock = lock.WriteLock(later.engine, wait_s=0.0, on_acquire=later.engine._forget_reads)
+    with later.engine.writing() as taken:  # the lease has lapsed: taken over at once
         assert _lock_doc(client, location.name)["owner"] == taken.owner != dead.owner
         assert later.sync().added == 1
         with pytest.raises(SearcherError, match=r"write lock of the index .* was lost \(another searcher process took it over\): nothing was committed"):
-            dead.renew()
-            dead.check()
+            dead.check()  # asks the cluster
         dead.__exit__(None, None, None)
         assert _lock_doc(client, location.name)["owner"] == taken.owner
     assert _lock_doc(client, location.name) is None
+
+
+def test_a_writer_that_waited_reads_the_index_again(cluster, tmp_path, corpus_copy):
+    """What a writer read of the index before it took the lock is read again under it:
+    a sync after another writer's commit does not write the older commit number back."""
+    location = cluster.location(tmp_path / "reread")
+    Index.open_or_create(location, corpus=corpus_copy).sync()
+    late = Index.open_or_create(location, corpus=corpus_copy)
+    assert late.engine.commit_number() == 1  # read now, before the other writer's commit
+    (corpus_copy / "new.txt").write_text("Bài mới\n\nCán bộ sợ trách nhiệm nên né tránh việc khó.\n", encoding="utf-8")
+    assert Index.open_or_create(location, corpus=corpus_copy).sync().added == 1
+    report = late.sync()  # nothing left to do but save the state
+    assert (report.added, report.unchanged) == (0, 6)
+    assert Index.open(location).engine.commit_number(fresh=True) == 2
+
+
+def test_add_leaves_the_corpus_alone_while_another_process_writes(cluster, tmp_path, corpus_copy, monkeypatch):
+    from searcher.engine.opensearch import lock
+
+    monkeypatch.setattr(lock, "WAIT_S", 0.0)
+    location = cluster.location(tmp_path / "add-busy")
+    index = Index.open_or_create(location, corpus=corpus_copy)
+    index.sync()
+    new = tmp_path / "new.txt"
+    new.write_text("Bài mới\n\nCán bộ sợ trách nhiệm nên né tránh việc khó.\n", encoding="utf-8")
+    before = sorted(p.name for p in corpus_copy.iterdir())
+    with index.engine.writing():
+        line = one_error_line(searcher("--corpus", str(corpus_copy), *cluster.args(tmp_path / "add-busy"), "add", str(new)))
+        assert "is being updated by another searcher process" in line
+        assert sorted(p.name for p in corpus_copy.iterdir()) == before
 
 
 def test_the_lock_of_a_killed_process_here_is_taken_at_once(cluster, client, tmp_path):
@@ -434,16 +465,21 @@ def test_the_lock_of_a_killed_process_here_is_taken_at_once(cluster, client, tmp
     engine = Index.open_or_create(location, corpus=CORPUS).engine
     holder = lock.WriteLock(engine)
     victim = subprocess.Popen(["sleep", "30"])
-    body = {**holder._body(), "pid": victim.pid, "started": lock._started(victim.pid), "expires": 4e9}
-    holder._ensure_index()
-    client.index(index=lock.INDEX, id=location.name, body=body, refresh=True)
-    with pytest.raises(SearcherError, match=f"pid {victim.pid} on "):
-        lock.WriteLock(engine, wait_s=0.0).__enter__()  # alive: waited for
-    client.index(index=lock.INDEX, id=location.name, body={**body, "host": "elsewhere"})
-    victim.send_signal(signal.SIGKILL)
-    victim.wait()
+    try:
+        body = {**holder._body(), "pid": victim.pid, "started": lock._started(victim.pid), "expires": 4e9}
+        holder._ensure_index()
+        client.index(index=lock.INDEX, id=location.name, body=body, refresh=True)
+        with pytest.raises(SearcherError, match=f"pid {victim.pid} on "):
+            lock.WriteLock(engine, wait_s=0.0).__enter__()  # alive: waited for
+        client.index(index=lock.INDEX, id=location.name, body={**body, "host": "elsewhere"})
+    finally:
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
     with pytest.raises(SearcherError, match="is being updated"):
         lock.WriteLock(engine, wait_s=0.0).__enter__()  # another machine's: only its lease tells
+    client.index(index=lock.INDEX, id=location.name, body={**body, "pidns": 1})
+    with pytest.raises(SearcherError, match="is being updated"):
+        lock.WriteLock(engine, wait_s=0.0).__enter__()  # another pid namespace's (a container): the same
     client.index(index=lock.INDEX, id=location.name, body=body)
     with lock.WriteLock(engine, wait_s=0.0) as taken:
         assert _lock_doc(client, location.name)["owner"] == taken.owner
@@ -460,15 +496,22 @@ def test_the_lock_index_name_is_reserved_and_a_foreign_one_is_never_written(clus
     saved = client.indices.get_mapping(index=lock.INDEX)
     client.indices.delete(index=lock.INDEX)
     client.indices.create(index=lock.INDEX, body={"mappings": {"properties": {"x": {"type": "keyword"}}}})
+    client.index(index=lock.INDEX, id="data", body={"x": "somebody's"}, refresh=True)
+    args = ["--corpus", str(CORPUS), *cluster.args(tmp_path / "foreign-lock"), "index", "--rebuild"]
     try:
-        args = ["--corpus", str(CORPUS), *cluster.args(tmp_path / "foreign-lock"), "index", "--rebuild"]
         line = one_error_line(searcher(*args))
         assert f"the index {lock.INDEX!r} on the OpenSearch cluster at" in line and "is not searcher's write-lock index" in line
-        assert client.count(index=lock.INDEX)["count"] == 0
+        assert client.count(index=lock.INDEX)["count"] == 1
     finally:
         client.indices.delete(index=lock.INDEX)
     assert list(saved.values())[0]["mappings"]["_meta"] == {lock.MARK: 1}
     assert searcher(*args).exit_code == 0  # made again, as searcher's
+    # One the cluster made by itself (a lock document written just after the index was
+    # removed: action.auto_create_index) holds lock documents only: adopted.
+    client.indices.delete(index=lock.INDEX)
+    client.index(index=lock.INDEX, id="other", body={"owner": "x", "expires": 1.0}, refresh=True)
+    assert searcher(*args).exit_code == 0
+    assert client.indices.get_mapping(index=lock.INDEX)[lock.INDEX]["mappings"]["_meta"] == {lock.MARK: 1}
 
 
 # -- faults -------------------------------------------------------------------------------

@@ -376,8 +376,22 @@ class OpenSearchEngine(Engine):
         if self._lock is None:
             from searcher.engine.opensearch.lock import WriteLock
 
-            self._lock = WriteLock(self)
+            self._lock = WriteLock(self, on_acquire=self._forget_reads)
         return self._lock
+
+    def _forget_reads(self) -> None:
+        """Just after taking the lock: what was read of the index before may be stale
+        (another writer may have committed, or rebuilt it, meanwhile): read it again."""
+        self._versions = None
+        self._forget_snapshot()
+        if self.stale:
+            return  # another version's index, which only this write's rebuild replaces
+        meta = self._read_meta()  # notes the concrete index the name stands for now
+        if meta is not None:
+            try:
+                self.check(meta)
+            except SearcherError:
+                pass  # refused where it matters (``write``)
 
     def write(
         self,

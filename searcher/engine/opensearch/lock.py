@@ -9,13 +9,15 @@ conditional on the document being the one it last wrote (``if_seq_no`` and
 held waits up to ``WAIT_S`` s (as a second writer of an embedded index waits for the
 first), then gives up with a message naming the holder. A holder that died without
 releasing (SIGKILL, a machine lost) stops renewing; once its lease has run out, the next
-writer takes the lock over, again conditionally, so two waiters cannot both take it.
+writer takes the lock over, again conditionally, so two waiters cannot both take it. A
+holder of the same machine and pid namespace whose process is gone (its pid unused, or
+used by a process started at another time) is taken over at once.
 
 A lease is judged by the waiter's clock against the holder's: the machines' clocks must
 agree to within a few seconds (NTP), as for any lease. A holder that cannot renew in time
 (the cluster unreachable for a whole lease) counts its lock as lost, and the write stops
-before its commit (``check``): whatever it sent is finished by the next sync, as after a
-crash.
+before its commit (``check``, which renews once more to be sure): whatever it sent is
+finished by the next sync, as after a crash.
 
 Why the lock matters beyond tidiness: a rebuild writes a new concrete index that no name
 points at yet, and every write starts by deleting such leftovers of interrupted rebuilds;
@@ -41,17 +43,20 @@ CONFLICT, MISSING, EXISTS = object(), object(), object()  # a 409, a 404, an ind
 
 
 class WriteLock:
-    """The write lock of one index name (reentrant within the process that holds it)."""
+    """The write lock of one index name (reentrant within the process that holds it).
+    ``on_acquire`` is called each time it is taken (the engine forgets what it read of
+    the index before: another writer may have committed meanwhile)."""
 
-    def __init__(self, engine, lease_s: float | None = None, wait_s: float | None = None):
+    def __init__(self, engine, lease_s: float | None = None, wait_s: float | None = None, on_acquire=None):
         self.engine = engine  # the OpenSearchEngine: client, names, messages
         self.name = engine.index
         self.lease_s = LEASE_S if lease_s is None else lease_s
         self.wait_s = WAIT_S if wait_s is None else wait_s
+        self.on_acquire = on_acquire
         self.owner = uuid.uuid4().hex
         self.depth = 0
         self._version: tuple[int, int] | None = None  # (seq_no, primary_term) of our document
-        self._renewed = 0.0  # monotonic time of the last renewal that landed
+        self._renewed = 0.0  # monotonic time at which the last renewal that landed was sent
         self._since = 0.0  # when we took it (wall clock, for the message of a writer waiting)
         self._lost: str | None = None
         self._stop = threading.Event()
@@ -63,6 +68,12 @@ class WriteLock:
     def __enter__(self) -> "WriteLock":
         if self.depth == 0:
             self._acquire()
+            try:
+                if self.on_acquire is not None:
+                    self.on_acquire()
+            except BaseException:
+                self._release()
+                raise
         self.depth += 1
         return self
 
@@ -77,6 +88,7 @@ class WriteLock:
             "owner": self.owner,
             "host": socket.gethostname(),
             "boot": _boot_id(),
+            "pidns": _pid_namespace(),
             "pid": os.getpid(),
             "started": _started(os.getpid()),
             "since": self._since,
@@ -91,33 +103,33 @@ class WriteLock:
         deadline = time.monotonic() + self.wait_s
         source: dict = {}
         while True:
+            sent = time.monotonic()
             answer = self._call("index", index=INDEX, id=self.name, body=self._body(), op_type="create")
-            if answer is MISSING:  # the lock index went away and the cluster makes none by itself
-                self._ensure_index()
-                continue
-            if answer is not CONFLICT:
+            if answer is not CONFLICT and answer is not MISSING:
                 break
-            held = self._read()
-            if held is None:
-                if time.monotonic() >= deadline:
-                    raise SearcherError(self._busy_message(source))
-                continue  # released between our two requests: try again at once
-            source, version = held
-            if float(source.get("expires") or 0) < time.time() or _dead_here(source):
-                # The holder stopped renewing a whole lease ago, or is a process of this
-                # machine that is gone (killed): take the lock over, if nobody else did
-                # since we read it.
-                answer = self._call(
-                    "index", index=INDEX, id=self.name, body=self._body(),
-                    if_seq_no=version[0], if_primary_term=version[1],
-                )
-                if answer is not CONFLICT and answer is not MISSING:
-                    break
+            held = self._read() if answer is CONFLICT else None
+            if held is not None:
+                source, version = held
+                if float(source.get("expires") or 0) < time.time() or _dead_here(source):
+                    # The holder stopped renewing a whole lease ago, or is a process of
+                    # this machine that is gone (killed): take the lock over, if nobody
+                    # else did since we read it.
+                    sent = time.monotonic()
+                    answer = self._call(
+                        "index", index=INDEX, id=self.name, body=self._body(),
+                        if_seq_no=version[0], if_primary_term=version[1],
+                    )
+                    if answer is not CONFLICT and answer is not MISSING:
+                        break
             if time.monotonic() >= deadline:
                 raise SearcherError(self._busy_message(source))
-            time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())) or POLL_S)
+            if held is None:
+                # Released between our two requests, or the lock index was removed:
+                # make sure it is there, and try again after a moment.
+                self._ensure_index()
+            time.sleep(min(POLL_S, max(0.01, deadline - time.monotonic())))
         self._version = (answer["_seq_no"], answer["_primary_term"])
-        self._renewed = time.monotonic()
+        self._renewed = sent
         self._stop.clear()
         self._thread = threading.Thread(target=self._renew_loop, name="searcher-lock-lease", daemon=True)
         self._thread.start()
@@ -144,11 +156,14 @@ class WriteLock:
             self.renew()
 
     def renew(self) -> None:
-        """Extend the lease (called every third of it by the background thread)."""
+        """Extend the lease, conditionally on our document being the last one written
+        (called every third of the lease by the background thread, and by ``check``).
+        The lease counts from when the renewal was sent, not when its answer came."""
         with self._mutex:
             if self._version is None or self._lost:
                 return
             seq_no, term = self._version
+            sent = time.monotonic()
             try:
                 answer = self._call(
                     "index", index=INDEX, id=self.name, body=self._body(), if_seq_no=seq_no, if_primary_term=term
@@ -161,10 +176,13 @@ class WriteLock:
                 self._lost = "another searcher process took it over"
                 return
             self._version = (answer["_seq_no"], answer["_primary_term"])
-            self._renewed = time.monotonic()
+            self._renewed = sent
 
     def check(self) -> None:
-        """``SearcherError`` if the lock was lost while writing (before committing)."""
+        """``SearcherError`` unless we still hold the lock, asked of the cluster now (a
+        renewal: after a pause, a suspend or a lapsed lease another writer may have
+        taken it); called before committing."""
+        self.renew()
         with self._mutex:
             if self._version is not None and not self._lost and time.monotonic() - self._renewed > self.lease_s:
                 self._lost = f"it could not be renewed for {self.lease_s:.0f} s"
@@ -187,21 +205,30 @@ class WriteLock:
         target = self.engine.client
         for part in method.split("."):
             target = getattr(target, part)
-        with c.translated(self.engine.where, INDEX, self.engine.timeout):
-            try:
-                return target(**kwargs)
-            except ex.ConflictError:
-                return CONFLICT
-            except ex.NotFoundError:
-                return MISSING
-            except ex.RequestError as exc:
-                if "resource_already_exists" in str(exc.error):
-                    return EXISTS
-                raise
+        try:
+            with c.translated(self.engine.where, INDEX, self.engine.timeout):
+                try:
+                    return target(**kwargs)
+                except ex.ConflictError:
+                    return CONFLICT
+                except ex.NotFoundError:
+                    return MISSING
+                except ex.RequestError as exc:
+                    if "resource_already_exists" in str(exc.error):
+                        return EXISTS
+                    raise
+        except SearcherError as exc:
+            if "(403)" in str(exc):  # say which index the privilege is missing on
+                raise SearcherError(
+                    f"{exc} (searcher's write-lock index {INDEX!r}, which every writer creates, reads and writes)"
+                ) from None
+            raise
 
     def _ensure_index(self) -> None:
         """Make the lock index if there is none; refuse an index of that name that is not
-        searcher's lock index (a lock document must never land in someone's data)."""
+        searcher's lock index (a lock document must never land in someone's data). One
+        that the cluster made by itself (``action.auto_create_index``: a lock document
+        written just after the index was removed) holds lock documents only: adopted."""
         found = self._call("indices.get_mapping", index=INDEX)
         if found is MISSING:
             body = {
@@ -214,11 +241,16 @@ class WriteLock:
                 raise SearcherError(f"cannot make the write-lock index {INDEX!r}: {exc}") from None
             return
         metas = [((body.get("mappings") or {}).get("_meta") or {}) for body in found.values()]
-        if len(metas) != 1 or MARK not in metas[0]:
-            raise SearcherError(
-                f"the index {INDEX!r} on the OpenSearch cluster at {self.engine.where} is not searcher's "
-                "write-lock index, which searcher needs that name for: rename or remove it"
-            )
+        if len(metas) == 1 and MARK in metas[0]:
+            return
+        others = {"bool": {"must_not": [{"exists": {"field": "owner"}}]}}
+        if len(metas) == 1 and self._call("count", index=INDEX, body={"query": others})["count"] == 0:
+            self._call("indices.put_mapping", index=INDEX, body={"_meta": {MARK: 1}})
+            return
+        raise SearcherError(
+            f"the index {INDEX!r} on the OpenSearch cluster at {self.engine.where} is not searcher's "
+            "write-lock index, which searcher needs that name for: rename or remove it"
+        )
 
     def _read(self) -> tuple[dict, tuple[int, int]] | None:
         found = self._call("get", index=INDEX, id=self.name)
@@ -227,14 +259,17 @@ class WriteLock:
         return found.get("_source") or {}, (found["_seq_no"], found["_primary_term"])
 
     def _busy_message(self, source: dict) -> str:
-        who = f"pid {source.get('pid', '?')} on {source.get('host', '?')}"
-        since = source.get("since")
-        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(since))) if since else "?"
-        left = max(0.0, float(source.get("expires") or 0) - time.time())
+        if source:
+            since = source.get("since")
+            started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(since))) if since else "?"
+            left = max(0.0, float(source.get("expires") or 0) - time.time())
+            who = f"pid {source.get('pid', '?')} on {source.get('host', '?')}, since {started}; "
+            lapse = f" (if that process is gone, its lock lapses in {left:.0f} s)"
+        else:
+            who, lapse = "", ""
         return (
             f"the index {self.name!r} on the OpenSearch cluster at {self.engine.where} is being updated by "
-            f"another searcher process ({who}, since {started}; waited {self.wait_s:.0f} s): try again when it "
-            f"has finished (if that process is gone, its lock lapses in {left:.0f} s)"
+            f"another searcher process ({who}waited {self.wait_s:.0f} s): try again when it has finished{lapse}"
         )
 
 
@@ -264,14 +299,34 @@ def _started(pid: int) -> int | None:
         return None
 
 
+def _pid_namespace() -> int | None:
+    """This process's pid namespace (Linux): containers sharing a host name and boot id
+    have pids of their own."""
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return None
+
+
 def _dead_here(source: dict) -> bool:
-    """Whether the lock's holder is a process of this machine (same host name and boot)
-    that no longer runs: killed, so its lease need not be waited out. Anywhere else, or
-    without /proc, only the lease tells."""
+    """Whether the lock's holder is a process of this machine and pid namespace that no
+    longer runs: killed, so its lease need not be waited out. A pid that runs (or that we
+    may not signal) is alive unless it started at another time than the holder (reused).
+    Anywhere else, or without /proc, only the lease tells."""
     boot = _boot_id()
     if boot is None or source.get("boot") != boot or source.get("host") != socket.gethostname():
+        return False
+    namespace = _pid_namespace()
+    if namespace is None or source.get("pidns") != namespace:
         return False
     pid, started = source.get("pid"), source.get("started")
     if not isinstance(pid, int) or pid <= 0 or started is None:
         return False
-    return _started(pid) != started  # gone, or its pid now another process's
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # EPERM: someone else's process, running
+    now = _started(pid)
+    return now is not None and now != started  # the pid is another process's now
