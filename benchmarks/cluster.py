@@ -247,18 +247,22 @@ def scale(url: str, n: int, queries: int, build: bool = True) -> dict:
     print(f"cluster index: {stats.paragraphs:,} paragraphs, {stats.size_bytes / 1e6:.1f} MB with its replicas, "
           f"{stats.segments} segments; embedded {Index.open(folder).stats().size_bytes / 1e6:.1f} MB")
 
-    asked = make_queries(paragraphs, queries)
+    classed = make_queries(paragraphs, queries)  # (class, query): keyword, accentless, phrase, OR of phrases
+    asked = [text for _, text in classed]
     embedded = Index.open(folder)
     times: dict[str, list[float]] = {"embedded": [], "opensearch": []}
+    by_class: dict[tuple[str, str], list[float]] = {}
     totals_differ = 0
     for timed in (False, True):
-        for text in asked:
+        for kind, text in classed:
             found = {}
             for engine, index in (("embedded", embedded), ("opensearch", remote)):
                 started = time.perf_counter()
                 found[engine] = index.search(text, limit=10).total
                 if timed:
-                    times[engine].append((time.perf_counter() - started) * 1000)
+                    ms = (time.perf_counter() - started) * 1000
+                    times[engine].append(ms)
+                    by_class.setdefault((engine, kind), []).append(ms)
             if timed:
                 totals_differ += found["embedded"] != found["opensearch"]
     p = {e: (median(t), percentile(t, 95)) for e, t in times.items()}
@@ -291,6 +295,10 @@ def scale(url: str, n: int, queries: int, build: bool = True) -> dict:
         print(f"  {engine:10} {p50:31.1f} {p95:7.1f}")
     print(f"  opensearch / embedded p50: {ratio(p['opensearch'][0], p['embedded'][0])}; "
           f"queries whose totals differ: {totals_differ}")
+    kinds = list(dict.fromkeys(kind for kind, _ in classed))
+    print("  p50 by class (ms):      " + "  ".join(f"{kind:>10}" for kind in kinds))
+    for engine in times:
+        print(f"  {engine:22}" + "  ".join(f"{median(by_class[(engine, kind)]):10.1f}" for kind in kinds))
     return {
         "paragraphs": len(paragraphs),
         "characters": chars,
