@@ -204,40 +204,6 @@ def test_tiers_page_alike_across_their_boundary(both, query):
             assert [(h.article, h.paragraph) for h in a.hits] == [(h.article, h.paragraph) for h in b.hits]
 
 
-def test_a_keyword_querys_two_tiers_are_one_request(both, monkeypatch):
-    """Full matches first, then the rest: two searches, sent as one ``_msearch``; should
-    it answer an error, the two searches one by one, with the same ranking."""
-    from searcher.engine.nodes import Tiered
-    from searcher.query import compile_query
-
-    _, remote = both
-    snapshot = remote.engine.snapshot()
-    query = compile_query("sợ trách nhiệm cán bộ", snapshot).query
-    assert isinstance(query, Tiered)
-    calls = []
-    real = remote.engine.call
-
-    def counted(method, *args, **kwargs):
-        calls.append(method)
-        return real(method, *args, **kwargs)
-
-    monkeypatch.setattr(remote.engine, "call", counted)
-    ranked, total, full = snapshot.top(query, 30)
-    assert calls == ["msearch"]
-    assert 0 < full < total and len(ranked) == 30
-
-    def failing(method, *args, **kwargs):
-        calls.append(method)
-        if method == "msearch":
-            return {"responses": [{"error": {"type": "x"}, "status": 500}, {"error": {"type": "x"}, "status": 500}]}
-        return real(method, *args, **kwargs)
-
-    calls.clear()
-    monkeypatch.setattr(remote.engine, "call", failing)
-    assert snapshot.top(query, 30) == (ranked, total, full)
-    assert calls == ["msearch", "search", "search"]
-
-
 # -- what it creates ------------------------------------------------------------------
 
 

@@ -233,9 +233,8 @@ class OpenSearchSnapshot(Snapshot):
 
     # -- searching ---------------------------------------------------------------------
 
-    @staticmethod
-    def _ranked_body(query: dict, limit: int) -> dict:
-        return {
+    def _ranked(self, query: dict, limit: int) -> tuple[list[tuple[str, float]], int]:
+        body = {
             "query": query,
             "size": limit,
             "track_total_hits": True,
@@ -243,27 +242,7 @@ class OpenSearchSnapshot(Snapshot):
             "sort": SORT,
             "_source": mapping.STORED,
         }
-
-    def _ranked(self, query: dict, limit: int) -> tuple[list[tuple[str, float]], int]:
-        return self._hits(self.engine.search(self._ranked_body(query, limit), dfs=True))
-
-    def _ranked_both(self, first: dict, second: dict, limit: int):
-        """``_ranked`` of two queries in one request (``_msearch``: one round trip, both
-        run at once on the cluster); should either fail, the two searches one by one, so
-        the failure reads as a search's would."""
-        body = []
-        for query in (first, second):
-            body.append({"search_type": "dfs_query_then_fetch", "allow_partial_search_results": False})
-            body.append(self._ranked_body(query, limit))
-        answer = self.engine.call("msearch", index=self.engine.index, body=body)
-        responses = answer.get("responses") or []
-        if len(responses) != 2 or any("error" in r for r in responses):
-            return self._ranked(first, limit), self._ranked(second, limit)
-        for response in responses:
-            self.engine._check_shards(response)
-        return self._hits(responses[0]), self._hits(responses[1])
-
-    def _hits(self, answer: dict) -> tuple[list[tuple[str, float]], int]:
+        answer = self.engine.search(body, dfs=True)
         hits = answer["hits"]["hits"]
         if len(self._stored) > STORED_CACHE:
             self._stored.clear()
@@ -277,13 +256,12 @@ class OpenSearchSnapshot(Snapshot):
         if not isinstance(query, Tiered):
             ranked, total = self._ranked(search_query(query, filters), limit)
             return ranked, total, None
-        # Two searches in one request, the first tier's and the rest's: each tier ranked
-        # by score, the totals added (the tiers do not overlap). The statistics are the
-        # whole index's in both (dfs), so the scores are those of one search.
-        (head, full), (rest, others) = self._ranked_both(
-            search_query(query, filters, tier=True), search_query(query, filters, tier=False), limit
-        )
-        return head + rest[: limit - len(head)], full + others, full
+        # Two searches, the first tier's then the rest's: each tier ranked by score, the
+        # totals added (the tiers do not overlap). The statistics are the whole index's
+        # in both (dfs), so the scores are those of one search.
+        head, full = self._ranked(search_query(query, filters, tier=True), limit)
+        rest, others = self._ranked(search_query(query, filters, tier=False), limit - len(head))
+        return head + rest, full + others, full
 
     def count(self, query, filters=None) -> int:
         body = {"query": search_query(query, filters), "size": 0, "track_total_hits": True}
