@@ -7,6 +7,7 @@ imported inside the commands that need them, never at the top of this file.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -490,6 +491,14 @@ class _Signalled(KeyboardInterrupt):
 
 
 def _on_signal(signum, frame):
+    if os.getpid() != _handling[0]:
+        # A forked worker that has not yet set its own handlers (workers.worker_signals)
+        # inherited these: act as it will, ignoring Ctrl-C (the parent ends its workers)
+        # and ending at once on SIGTERM or SIGHUP, never a traceback of the parent's.
+        if signum != signal.SIGINT:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        return
     # Once: a second Ctrl-C (or a signal) while the first is being handled is ignored, so
     # the clean-up finishes and no traceback is printed.
     for other in _SIGNALS:
@@ -500,11 +509,13 @@ def _on_signal(signum, frame):
 
 
 _SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+_handling = [0]  # the process that installed _on_signal (a fork inherits the handler, not the role)
 
 
 def handle_signals() -> None:
     """Ctrl-C, SIGTERM and SIGHUP end any command with status 128 + the signal's number
     (130, 143, 129), after its clean-up."""
+    _handling[0] = os.getpid()
     for signum in _SIGNALS:
         if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup's SIGHUP stays ignored
             signal.signal(signum, _on_signal)

@@ -421,6 +421,32 @@ def _alive(pid: int) -> bool:
         return False
 
 
+@pytest.mark.parametrize("signame, ends", [("SIGINT", False), ("SIGTERM", True), ("SIGHUP", True)])
+def test_a_worker_signalled_before_it_sets_its_handlers_acts_as_a_worker(signame, ends):
+    """A forked worker inherits the command's handlers until it sets its own: a signal in
+    that moment (a terminal signals every process of the command) must not raise the
+    command's exception in the worker (a traceback from multiprocessing's bootstrap), but
+    do what the worker will: ignore Ctrl-C, end at once on SIGTERM or SIGHUP."""
+    script = f"""
+import os, signal, sys, time
+from searcher.cli import handle_signals
+handle_signals()
+pid = os.fork()
+if pid == 0:
+    os.kill(os.getpid(), signal.{signame})  # before any handler of its own
+    time.sleep(0.2)
+    os._exit(7)
+_, status = os.waitpid(pid, 0)
+print(os.WTERMSIG(status) if os.WIFSIGNALED(status) else -os.WEXITSTATUS(status))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          preexec_fn=default_signals)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    signum = getattr(signal, signame)
+    assert int(done.stdout) == (signum if ends else -7)
+
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to see the worker processes")
 @pytest.mark.parametrize(

@@ -99,7 +99,8 @@ def die_with_parent() -> None:
 def worker_signals() -> None:
     """In a worker process: Ctrl-C (which the terminal sends to every process of the
     command) is the parent's to handle, and it ends the workers itself; SIGTERM and
-    SIGHUP end a worker at once (the parent's own handlers are not inherited)."""
+    SIGHUP end a worker at once. (A fork inherits the parent's handlers: until this runs,
+    ``cli._on_signal`` does the same in a worker.)"""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
