@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import signal
 import traceback
 from typing import Callable, Protocol, Sequence
 
@@ -109,8 +110,30 @@ def worker_signals() -> None:
             signal.signal(getattr(signal, name), signal.SIG_DFL)
 
 
+_HELD = frozenset(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+def _hold_signals():
+    """Block SIGINT, SIGTERM and SIGHUP in this thread (a fork inherits the mask): what
+    ``_release_signals`` takes to unblock them, None where that cannot be done."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    return _HELD
+
+
+def _release_signals(held) -> None:
+    """Unblock what ``_hold_signals`` blocked: a signal that came meanwhile is taken now,
+    by the handlers in place."""
+    if held:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
 def _worker(open_sink: Callable[[], Sink], jobs, results, parent: int) -> None:
     worker_signals()
+    # Forked with these blocked (``run_workers``): one sent in between was held by the
+    # kernel and now meets this worker's own dispositions, not the command's handlers.
+    _release_signals(_HELD if hasattr(signal, "pthread_sigmask") else None)
     die_with_parent()
     if os.getppid() != parent:  # the parent died before the line above took effect
         return
@@ -202,8 +225,6 @@ def run_workers(
         ctx.Process(target=_worker, args=(open_sink, job_queue, results, os.getpid()), daemon=True)
         for _ in range(jobs)
     ]
-    for worker in workers:
-        worker.start()
     done = Done()
     finished = 0
     done_items = 0
@@ -251,7 +272,17 @@ def run_workers(
                     drain(block=False)
                     raise SearcherError("an indexing worker process stopped early; nothing was committed")
 
+    started = []
     try:
+        # Ctrl-C, SIGTERM, SIGHUP held back while forking: a worker takes them once it has
+        # its own handlers (``_worker``), this process right after the last start, here.
+        held = _hold_signals()
+        try:
+            for worker in workers:
+                worker.start()
+                started.append(worker)
+        finally:
+            _release_signals(held)
         for chunk in chunks(items):
             put(chunk)
             drain(block=False)
@@ -263,7 +294,7 @@ def run_workers(
             worker.join()
         return done
     except BaseException:
-        stop_workers(workers, (job_queue, results))
+        stop_workers(started, (job_queue, results))
         raise
 
 
