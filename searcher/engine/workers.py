@@ -102,8 +102,6 @@ def worker_signals() -> None:
     command) is the parent's to handle, and it ends the workers itself; SIGTERM and
     SIGHUP end a worker at once. (A fork inherits the parent's handlers: until this runs,
     ``cli._on_signal`` does the same in a worker.)"""
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
